@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import {
+  EncryptionModule,
+  databaseModule,
+  loggerModule,
+  queueRootModule,
+} from '@subscribernest/shared';
+import { OpsModule } from './ops/ops.module';
+
+@Module({})
+export class WorkerModule {
+  /**
+   * `config` is the validated configuration module, resolved by main.ts before Nest starts so a
+   * bad variable stops the process with one line instead of a Nest stack trace.
+   */
+  static forRoot(config: DynamicModule): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        config,
+        loggerModule('worker'),
+        databaseModule(),
+        queueRootModule('worker'),
+        EncryptionModule,
+        ScheduleModule.forRoot(),
+        EventEmitterModule.forRoot(),
+        OpsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigValidationError } from './config-validation.error';
+import { ApiEnv, WorkerEnv } from './env.schema';
+import { validateEnv } from './validate-env';
+
+const valid = () => ({
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/subscribernest',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,
+  HMAC_KEY: randomBytes(32).toString('base64'),
+});
+
+function problemsOf(
+  raw: Record<string, unknown>,
+  schema: typeof ApiEnv | typeof WorkerEnv = ApiEnv,
+) {
+  try {
+    validateEnv(schema, raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return error as ConfigValidationError;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('validateEnv', () => {
+  it('fills defaults and converts numbers', () => {
+    const env = validateEnv(ApiEnv, { ...valid(), PORT: '4010' });
+    expect(env.PORT).toBe(4010);
+    expect(env.CORS_ORIGINS).toBe('http://localhost:3000');
+    expect(env.QUEUE_PREFIX).toBe('sn');
+    expect(env.NODE_ENV).toBe('development');
+    expect(validateEnv(WorkerEnv, valid()).OPS_PORT).toBe(4100);
+    expect(validateEnv(ApiEnv, valid()).PORT).toBe(4000);
+  });
+
+  it.each(['DATABASE_URL', 'REDIS_URL', 'ENCRYPTION_KEY', 'HMAC_KEY'])(
+    'names %s when it is missing, in one line',
+    (name) => {
+      const raw: Record<string, unknown> = valid();
+      delete raw[name];
+      const error = problemsOf(raw);
+      expect(error.message).toBe(`Invalid configuration: ${name} is required`);
+      expect(error.message).not.toContain('\n');
+    },
+  );
+
+  it('treats an empty value as missing', () => {
+    expect(problemsOf({ ...valid(), DATABASE_URL: '' }).problems).toEqual([
+      'DATABASE_URL is required',
+    ]);
+  });
+
+  it.each([
+    ['PORT', 'eighty', 'PORT must be an integer between 1 and 65535'],
+    ['PORT', '70000', 'PORT must be an integer between 1 and 65535'],
+    ['DATABASE_URL', 'mysql://localhost/x', 'DATABASE_URL must be a URL starting with postgres://'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis://'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+    ['QUEUE_PREFIX', 'has spaces', 'QUEUE_PREFIX must be 1-64 letters'],
+    ['HMAC_KEY', randomBytes(8).toString('base64'), 'HMAC_KEY must decode to 32 bytes, got 8'],
+    [
+      'ENCRYPTION_KEY',
+      randomBytes(32).toString('base64'),
+      'ENCRYPTION_KEY must look like <key id>:',
+    ],
+  ])('names %s when it is malformed', (name, value, message) => {
+    const error = problemsOf({ ...valid(), [name]: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toContain(message);
+  });
+
+  it('never repeats a secret value in its message', () => {
+    const secret = randomBytes(20).toString('base64');
+    const error = problemsOf({ ...valid(), HMAC_KEY: secret, ENCRYPTION_KEY: `k1:${secret}` });
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('reports every problem at once', () => {
+    const error = problemsOf({ OPS_PORT: '0' }, WorkerEnv);
+    expect(error.problems).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL is required',
+        'REDIS_URL is required',
+        'ENCRYPTION_KEY is required',
+        'HMAC_KEY is required',
+        'OPS_PORT must be an integer between 1 and 65535',
+      ]),
+    );
+  });
+});

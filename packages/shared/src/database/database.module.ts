@@ -1,0 +1,19 @@
+import { DynamicModule } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { dataSourceOptions } from './data-source-options';
+
+/** TypeORM for a service, from the validated DATABASE_URL. */
+export function databaseModule(): DynamicModule {
+  return TypeOrmModule.forRootAsync({
+    inject: [ConfigService],
+    useFactory: (config: ConfigService<{ DATABASE_URL: string }, true>) => ({
+      ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
+      // Keep retrying at start-up for a short while (Postgres may still be booting in compose),
+      // then fail loudly rather than serve without a database.
+      retryAttempts: 5,
+      retryDelay: 1_000,
+      autoLoadEntities: false,
+    }),
+  });
+}

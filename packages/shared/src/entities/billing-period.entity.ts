@@ -1,0 +1,69 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { User } from './user.entity';
+
+export const BILLING_PERIOD_STATUSES = [
+  'pending',
+  'invoiced',
+  'paid',
+  'failed',
+  'skipped',
+] as const;
+export type BillingPeriodStatus = (typeof BILLING_PERIOD_STATUSES)[number];
+
+/** One row per user per billing month; unique so that a billing run can be repeated safely. */
+@Entity({ name: 'billing_periods' })
+@Check(
+  'billing_periods_status_check',
+  `"status" IN ('pending', 'invoiced', 'paid', 'failed', 'skipped')`,
+)
+@Index('billing_periods_user_period_key', ['userId', 'periodStart'], { unique: true })
+export class BillingPeriod {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'billing_periods_pkey' })
+  id: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'billing_periods_user_id_fkey' })
+  user?: User;
+
+  /** First UTC day of the month billed, `YYYY-MM-DD`. */
+  @Column({ name: 'period_start', type: 'date' })
+  periodStart: string;
+
+  /** First UTC day of the next month (exclusive end). */
+  @Column({ name: 'period_end', type: 'date' })
+  periodEnd: string;
+
+  @Column({ name: 'max_subscriber_count', type: 'integer', default: 0 })
+  maxSubscriberCount: number;
+
+  @Column({ name: 'amount_cents', type: 'integer', default: 0 })
+  amountCents: number;
+
+  @Column({ type: 'varchar', length: 3, default: 'usd' })
+  currency: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'pending' })
+  status: BillingPeriodStatus;
+
+  @Column({ name: 'stripe_invoice_id', type: 'varchar', length: 255, nullable: true })
+  stripeInvoiceId: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

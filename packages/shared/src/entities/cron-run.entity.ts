@@ -1,0 +1,55 @@
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export const CRON_RUN_STATUSES = ['running', 'completed', 'failed'] as const;
+export type CronRunStatus = (typeof CRON_RUN_STATUSES)[number];
+
+export const CRON_RUN_TRIGGERS = ['schedule', 'catch-up', 'manual'] as const;
+export type CronRunTrigger = (typeof CRON_RUN_TRIGGERS)[number];
+
+/**
+ * One row per (cron, scheduled tick). Inserting it is the claim that makes a tick run once across
+ * every worker replica; it is also the catch-up record and the audit of what the tick did.
+ */
+@Entity({ name: 'cron_runs' })
+@Check('cron_runs_status_check', `"status" IN ('running', 'completed', 'failed')`)
+@Check('cron_runs_trigger_check', `"trigger" IN ('schedule', 'catch-up', 'manual')`)
+@Index('cron_runs_name_tick_key', ['name', 'tick'], { unique: true })
+export class CronRun {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'cron_runs_pkey' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  name: string;
+
+  /** The scheduled instant this run stands for (not when it actually started). */
+  @Column({ type: 'timestamptz' })
+  tick: Date;
+
+  @Column({ type: 'varchar', length: 16 })
+  trigger: CronRunTrigger;
+
+  @Column({ type: 'varchar', length: 16, default: 'running' })
+  status: CronRunStatus;
+
+  /** Which worker claimed the tick (hostname and pid), for following logs. */
+  @Column({ name: 'claimed_by', type: 'varchar', length: 255 })
+  claimedBy: string;
+
+  @Column({ name: 'queued_count', type: 'integer', default: 0 })
+  queuedCount: number;
+
+  @Column({ name: 'skipped_count', type: 'integer', default: 0 })
+  skippedCount: number;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz' })
+  startedAt: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,83 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { EspConnection } from './esp-connection.entity';
+import { User } from './user.entity';
+
+export const SYNC_TRIGGERS = ['manual', 'scheduled'] as const;
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
+
+/** `queued`/`running` while unfinished; `success`/`failed` are the words the web frontend reads. */
+export const SYNC_RUN_STATUSES = ['queued', 'running', 'success', 'failed'] as const;
+export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
+
+/** One row per sync attempt chain. Its id is also the BullMQ job id of the sync. */
+@Entity({ name: 'sync_runs' })
+@Check('sync_runs_trigger_check', `"trigger" IN ('manual', 'scheduled')`)
+@Check('sync_runs_status_check', `"status" IN ('queued', 'running', 'success', 'failed')`)
+@Index('sync_runs_connection_created_at_idx', ['espConnectionId', 'createdAt'])
+@Index('sync_runs_user_id_idx', ['userId'])
+// At most one unfinished run per connection: a second trigger finds the first instead of racing it.
+@Index('sync_runs_one_unfinished_per_connection_key', ['espConnectionId'], {
+  unique: true,
+  where: `"status" IN ('queued', 'running')`,
+})
+export class SyncRun {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'sync_runs_pkey' })
+  id: string;
+
+  @Column({ name: 'esp_connection_id', type: 'uuid' })
+  espConnectionId: string;
+
+  @ManyToOne(() => EspConnection, { onDelete: 'CASCADE' })
+  @JoinColumn({
+    name: 'esp_connection_id',
+    foreignKeyConstraintName: 'sync_runs_esp_connection_id_fkey',
+  })
+  espConnection?: EspConnection;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'sync_runs_user_id_fkey' })
+  user?: User;
+
+  @Column({ type: 'varchar', length: 16 })
+  trigger: SyncTrigger;
+
+  @Column({ type: 'varchar', length: 16, default: 'queued' })
+  status: SyncRunStatus;
+
+  /** Subscribers at the ESP when the run finished. */
+  @Column({ name: 'subscriber_count', type: 'integer', nullable: true })
+  subscriberCount: number | null;
+
+  @Column({ name: 'created_count', type: 'integer', default: 0 })
+  createdCount: number;
+
+  @Column({ name: 'updated_count', type: 'integer', default: 0 })
+  updatedCount: number;
+
+  @Column({ name: 'removed_count', type: 'integer', default: 0 })
+  removedCount: number;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage: string | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,34 @@
+import { EVENT, EventName } from '../events/event-names';
+import { QUEUE, QueueName } from './queue-names';
+
+export const JOB = {
+  syncPublication: 'sync-publication',
+  loginCode: 'login-code',
+  signInNotification: 'sign-in-notification',
+  closePeriod: 'close-period',
+  deleteAccount: 'delete-account',
+} as const;
+export type JobName = (typeof JOB)[keyof typeof JOB];
+
+/**
+ * Which job names each queue carries. The worker refuses to start when one of these has no
+ * processor handler, so a producer can never enqueue work nobody will do.
+ */
+export const QUEUE_JOBS = {
+  [QUEUE.subscriberSync]: [JOB.syncPublication],
+  [QUEUE.domainEvents]: Object.values(EVENT),
+  [QUEUE.email]: [JOB.loginCode, JOB.signInNotification],
+  [QUEUE.billing]: [JOB.closePeriod],
+  [QUEUE.accountDeletion]: [JOB.deleteAccount],
+} as const satisfies Record<QueueName, readonly (JobName | EventName)[]>;
+
+export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];
+
+/** Cron and interval names; each equals the file stem of its scheduler. */
+export const CRON = {
+  midnightSync: 'midnight-sync',
+  monthlyBilling: 'monthly-billing',
+  accountDeletion: 'account-deletion',
+  outboxSweep: 'outbox-sweep',
+} as const;
+export type CronName = (typeof CRON)[keyof typeof CRON];

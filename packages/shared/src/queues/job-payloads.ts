@@ -1,0 +1,31 @@
+import { SyncTrigger } from '../entities/sync-run.entity';
+import { DomainEventPayloads } from '../events/domain-event';
+import { JOB } from './job-names';
+
+/**
+ * One typed contract per job, keyed by job name, so a producer and its processor cannot disagree
+ * on a payload's shape. Secrets (the login code, addresses) travel encrypted with
+ * EncryptionService: Redis is not a place for plaintext.
+ */
+export interface JobPayloads extends DomainEventPayloads {
+  [JOB.syncPublication]: { espConnectionId: string; syncRunId: string; trigger: SyncTrigger };
+  [JOB.loginCode]: {
+    loginCodeId: string;
+    emailEncrypted: string;
+    codeEncrypted: string;
+    expiresAt: string;
+  };
+  [JOB.signInNotification]: {
+    userId: string;
+    sessionId: string;
+    emailEncrypted: string;
+    signedInAt: string;
+    ip: string | null;
+    userAgent: string | null;
+  };
+  /** `periodStart` is the first UTC day of the month billed, `YYYY-MM-DD`. */
+  [JOB.closePeriod]: { userId: string; periodStart: string };
+  [JOB.deleteAccount]: { userId: string };
+}
+
+export type PayloadOf<N extends keyof JobPayloads> = JobPayloads[N];

@@ -1,0 +1,10 @@
+/** BullMQ queue names. Never a class name, never a literal at the call site. */
+export const QUEUE = {
+  subscriberSync: 'subscriber-sync',
+  domainEvents: 'domain-events',
+  email: 'email',
+  billing: 'billing',
+  accountDeletion: 'account-deletion',
+} as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+export const QUEUE_NAMES: QueueName[] = Object.values(QUEUE);

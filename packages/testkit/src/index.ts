@@ -1,0 +1,6 @@
+export * from './database';
+export * from './keys';
+export * from './ports';
+export * from './queues';
+export * from './service-process';
+export * from './wait-for';
