@@ -10,10 +10,7 @@ const valid = () => ({
   HMAC_KEY: randomBytes(32).toString('base64'),
 });
 
-function problemsOf(
-  raw: Record<string, unknown>,
-  schema: typeof ApiEnv | typeof WorkerEnv = ApiEnv,
-) {
+function problemsOf(raw: Record<string, unknown>, schema: new () => object = ApiEnv) {
   try {
     validateEnv(schema, raw);
   } catch (error) {

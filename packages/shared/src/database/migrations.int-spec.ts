@@ -87,9 +87,9 @@ describe('migrations (real Postgres)', () => {
     await dataSource.query(`UPDATE sync_runs SET status = 'success'`);
     await dataSource.query(run, [connection.id, user.id]);
 
-    await expect(
-      dataSource.query(`UPDATE esp_connections SET status = 'paused'`),
-    ).rejects.toThrow(/esp_connections_status_check/);
+    await expect(dataSource.query(`UPDATE esp_connections SET status = 'paused'`)).rejects.toThrow(
+      /esp_connections_status_check/,
+    );
   });
 
   it('revert cleanly, leaving only the migrations table, and apply again', async () => {
