@@ -2,7 +2,9 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if [ -f "$ROOT/.env" ]; then
   # Values already in the environment win over the file.
-  while IFS='=' read -r key value; do
+  while IFS= read -r line; do
+    # Split at the first '=' only: base64 keys end in '=' padding that must survive.
+    key="${line%%=*}"; value="${line#*=}"
     [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
     [ -n "${!key+x}" ] && continue
     value="${value%\"}"; value="${value#\"}"
