@@ -12,6 +12,7 @@ export * from './encryption/encryption.module';
 export * from './encryption/encryption.service';
 export * from './encryption/mask-email';
 export * from './entities';
+export * from './esp';
 export * from './events/domain-event';
 export * from './events/event-names';
 export * from './events/sync-requested.event';

@@ -5,3 +5,4 @@ export * from './queues';
 export * from './service-env';
 export * from './service-process';
 export * from './wait-for';
+export * from './fake-esp';

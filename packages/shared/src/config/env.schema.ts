@@ -1,5 +1,6 @@
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
   IsNamedEncryptionKey,
@@ -20,7 +21,7 @@ const trimmed = () =>
   });
 
 /** Variables both services read. */
-export class SharedEnv {
+export class SharedEnv implements EspSettings {
   @IsIn(NODE_ENVS)
   NODE_ENV: NodeEnv = 'development';
 
@@ -56,6 +57,40 @@ export class SharedEnv {
   @trimmed()
   @IsSecretKey()
   HMAC_KEY: string;
+
+  /** beehiiv API v2 base URL; tests, the demo and benchmarks point it at the fake ESP. */
+  @trimmed()
+  @IsServiceUrl(['https:', 'http:'])
+  BEEHIIV_API_URL = 'https://api.beehiiv.com/v2';
+
+  /** Kit API v4 base URL. */
+  @trimmed()
+  @IsServiceUrl(['https:', 'http:'])
+  KIT_API_URL = 'https://api.kit.com/v4';
+
+  /** Mailchimp Marketing API 3.0 base URL; `{dc}` becomes each key's data centre (`…-us6`). */
+  @trimmed()
+  @IsServiceUrl(['https:', 'http:'])
+  MAILCHIMP_API_URL = 'https://{dc}.api.mailchimp.com/3.0';
+
+  /** Limit on one ESP request (connect, headers and body), per attempt. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  ESP_REQUEST_TIMEOUT_MS: number = ESP_HTTP_DEFAULTS.ESP_REQUEST_TIMEOUT_MS;
+
+  /** Retries of one ESP request after network errors, timeouts, 5xx and short 429s. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  ESP_MAX_RETRIES: number = ESP_HTTP_DEFAULTS.ESP_MAX_RETRIES;
+
+  /** The longest ESP 429 wait slept in-process; longer ones reschedule the job instead. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  ESP_MAX_INLINE_WAIT_MS: number = ESP_HTTP_DEFAULTS.ESP_MAX_INLINE_WAIT_MS;
 }
 
 /** Variables the api reads (plus the shared ones). */

@@ -31,6 +31,24 @@ describe('validateEnv', () => {
     expect(validateEnv(ApiEnv, valid()).PORT).toBe(4000);
   });
 
+  it('defaults the ESP settings to the real APIs and reads overrides', () => {
+    expect(validateEnv(WorkerEnv, valid())).toMatchObject({
+      BEEHIIV_API_URL: 'https://api.beehiiv.com/v2',
+      KIT_API_URL: 'https://api.kit.com/v4',
+      MAILCHIMP_API_URL: 'https://{dc}.api.mailchimp.com/3.0',
+      ESP_REQUEST_TIMEOUT_MS: 30_000,
+      ESP_MAX_RETRIES: 4,
+      ESP_MAX_INLINE_WAIT_MS: 10_000,
+    });
+    const env = validateEnv(ApiEnv, {
+      ...valid(),
+      MAILCHIMP_API_URL: 'http://127.0.0.1:4500/mailchimp/{dc}/3.0',
+      ESP_MAX_RETRIES: '0',
+    });
+    expect(env.MAILCHIMP_API_URL).toBe('http://127.0.0.1:4500/mailchimp/{dc}/3.0');
+    expect(env.ESP_MAX_RETRIES).toBe(0);
+  });
+
   it.each(['DATABASE_URL', 'REDIS_URL', 'ENCRYPTION_KEY', 'HMAC_KEY'])(
     'names %s when it is missing, in one line',
     (name) => {
@@ -55,6 +73,10 @@ describe('validateEnv', () => {
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis://'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
     ['QUEUE_PREFIX', 'has spaces', 'QUEUE_PREFIX must be 1-64 letters'],
+    ['KIT_API_URL', 'api.kit.com/v4', 'KIT_API_URL must be a URL starting with https://'],
+    ['ESP_REQUEST_TIMEOUT_MS', '0', 'ESP_REQUEST_TIMEOUT_MS must not be less than 1'],
+    ['ESP_MAX_RETRIES', '11', 'ESP_MAX_RETRIES must not be greater than 10'],
+    ['ESP_MAX_INLINE_WAIT_MS', '-1', 'ESP_MAX_INLINE_WAIT_MS must not be less than 0'],
     ['HMAC_KEY', randomBytes(8).toString('base64'), 'HMAC_KEY must decode to 32 bytes, got 8'],
     [
       'ENCRYPTION_KEY',

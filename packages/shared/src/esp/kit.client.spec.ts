@@ -1,0 +1,142 @@
+import { encodeCursor } from './esp-cursor';
+import { ProtocolError } from './esp-errors';
+import { KitClient, mapKitSubscriber } from './kit.client';
+
+const subscriber = (overrides: Record<string, unknown> = {}) => ({
+  id: 3_125_467,
+  first_name: 'Ada',
+  email_address: 'ada@example.com',
+  state: 'active',
+  created_at: '2023-01-27T11:43:55Z',
+  fields: { last_name: 'Lovelace', company: null },
+  ...overrides,
+});
+
+/** Answers the next fetches with these bodies, in order; no network involved. */
+function answer(...bodies: unknown[]) {
+  const fetchMock = jest.spyOn(globalThis, 'fetch');
+  for (const body of bodies) fetchMock.mockResolvedValueOnce(Response.json(body));
+  return fetchMock;
+}
+
+const client = new KitClient('https://api.test/v4', {
+  timeoutMs: 1_000,
+  maxRetries: 0,
+  maxInlineWaitMs: 0,
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('mapKitSubscriber', () => {
+  it('maps an active subscriber: integer id as a string, names, ISO creation date', () => {
+    expect(mapKitSubscriber(subscriber())).toEqual({
+      externalId: '3125467',
+      email: 'ada@example.com',
+      status: 'active',
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      subscribedAt: new Date('2023-01-27T11:43:55Z'),
+      unsubscribedAt: null,
+      metadata: { state: 'active', fields: { last_name: 'Lovelace', company: null } },
+    });
+  });
+
+  it.each([
+    ['active', 'active'],
+    ['cancelled', 'unsubscribed'],
+    ['bounced', 'bounced'],
+    ['complained', 'unsubscribed'],
+  ])('maps state %s to %s, keeping the vendor state in metadata', (vendor, ours) => {
+    const mapped = mapKitSubscriber(subscriber({ state: vendor }));
+    expect(mapped?.status).toBe(ours);
+    expect(mapped?.metadata.state).toBe(vendor);
+  });
+
+  it('skips an inactive subscriber', () => {
+    expect(mapKitSubscriber(subscriber({ state: 'inactive' }))).toBeNull();
+  });
+
+  it('takes the unsubscribe date from canceled_at when Kit includes it', () => {
+    const mapped = mapKitSubscriber(
+      subscriber({ state: 'cancelled', canceled_at: '2024-02-03T04:05:06Z' }),
+    );
+    expect(mapped?.unsubscribedAt).toEqual(new Date('2024-02-03T04:05:06Z'));
+    expect(mapped?.metadata).not.toHaveProperty('canceled_at');
+  });
+
+  it('has null names when Kit has none', () => {
+    expect(mapKitSubscriber(subscriber({ first_name: null, fields: {} }))).toMatchObject({
+      firstName: null,
+      lastName: null,
+    });
+  });
+
+  it('rejects a subscriber without an id', () => {
+    expect(() => mapKitSubscriber(subscriber({ id: null }), 'subscribers[0]')).toThrow(
+      new ProtocolError('kit', 'subscribers[0].id is missing or not a string'),
+    );
+  });
+});
+
+describe('KitClient.fetchPage', () => {
+  const page = (hasNext: boolean, endCursor: string | null) => ({
+    subscribers: [subscriber()],
+    pagination: {
+      has_previous_page: false,
+      has_next_page: hasNext,
+      start_cursor: 's',
+      end_cursor: endCursor,
+      per_page: 1000,
+    },
+  });
+
+  it('ends the pass on has_next_page false, even though end_cursor is still there', async () => {
+    answer(page(false, 'WzEwMDBd'));
+    expect((await client.fetchPage({ apiKey: 'kit-key-1' }, null)).nextCursor).toBeNull();
+  });
+
+  it('continues after end_cursor while has_next_page is true', async () => {
+    const fetchMock = answer(page(true, 'WzEwMDBd'), page(false, 'WzIwMDBd'));
+    const first = await client.fetchPage({ apiKey: 'kit-key-1' }, null);
+    await client.fetchPage({ apiKey: 'kit-key-1' }, first.nextCursor);
+    expect(fetchMock).toHaveBeenNthCalledWith(
+      2,
+      expect.stringContaining('after=WzEwMDBd'),
+      expect.anything(),
+    );
+  });
+
+  it('refuses a page without pagination.has_next_page', async () => {
+    answer({ subscribers: [], pagination: { end_cursor: 'x' } });
+    await expect(client.fetchPage({ apiKey: 'kit-key-1' }, null)).rejects.toThrow(
+      'pagination.has_next_page is missing',
+    );
+  });
+
+  it('refuses has_next_page with the same end_cursor it was given', async () => {
+    answer(page(true, 'same'));
+    const stuck = encodeCursor('kit', { after: 'same' });
+    await expect(client.fetchPage({ apiKey: 'kit-key-1' }, stuck)).rejects.toThrow(
+      'end_cursor did not advance',
+    );
+  });
+});
+
+describe('KitClient.validate', () => {
+  const account = { user: { email: 'o@x.io' }, account: { id: 42, name: 'Ada Weekly' } };
+
+  it('resolves the account as the one list, with or without a publication id', async () => {
+    answer(account, account);
+    const expected = { ok: true, publicationId: '42', publicationName: 'Ada Weekly' };
+    await expect(client.validate({ apiKey: 'kit-key-1' })).resolves.toEqual(expected);
+    await expect(client.validate({ apiKey: 'kit-key-1', publicationId: '42' })).resolves.toEqual(
+      expected,
+    );
+  });
+
+  it('answers not found for a publication id that is not the account id', async () => {
+    answer(account);
+    const result = await client.validate({ apiKey: 'kit-key-1', publicationId: '41' });
+    expect(result).toMatchObject({ ok: false, error: { code: 'not_found', espType: 'kit' } });
+  });
+});

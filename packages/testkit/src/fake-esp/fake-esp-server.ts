@@ -1,0 +1,310 @@
+import {
+  createServer,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  Server,
+  ServerResponse,
+} from 'node:http';
+import { AddressInfo } from 'node:net';
+import { BeehiivRoutes } from './beehiiv-routes';
+import { EspRequest, EspResponse, EspVendor, isEspResponse } from './esp-http';
+import { externalIdOf, viewStatus } from './external-ids';
+import { FakeAccount } from './fake-account';
+import {
+  FakeEspServerOptions,
+  FakeEspType,
+  FakeFaults,
+  FakeMutation,
+  FakeMutationResult,
+  FakeSubscriberView,
+  RecordedRequest,
+} from './fake-esp-types';
+import { FakeEspRegistry } from './fake-esp-registry';
+import { FakeList } from './fake-list';
+import { FaultInjector } from './fault-injector';
+import { KitRoutes } from './kit-routes';
+import { MailchimpRoutes } from './mailchimp-routes';
+
+/** What the server is serving, for the CLI's start-up line and for logs. */
+export interface FakeEspDescription {
+  url: string;
+  baseUrls: FakeEspServer['baseUrls'];
+  accounts: {
+    esp: FakeEspType;
+    apiKey: string;
+    lists: { id: string; name: string; size: number }[];
+  }[];
+}
+
+interface PendingDelay {
+  timer: NodeJS.Timeout;
+  resolve: () => void;
+}
+
+/**
+ * A fake of the beehiiv v2, Kit v4 and Mailchimp 3.0 subscriber APIs over real HTTP, for tests,
+ * the demo and benchmarks. Lists of millions cost no memory (subscribers are derived from a hash
+ * of their index), every page is O(page size), and faults (latency, 429s, 5xx bursts, malformed
+ * bodies) can be injected per list.
+ */
+export class FakeEspServer {
+  readonly url: string;
+  /** beehiiv and Kit as-is; Mailchimp with a literal '{dc}' for the client to substitute. */
+  readonly baseUrls: { beehiiv: string; kit: string; mailchimp: string };
+  readonly requests: RecordedRequest[] = [];
+  private readonly vendors: EspVendor<FakeAccount>[];
+  private readonly faults = new FaultInjector();
+  private readonly delays = new Set<PendingDelay>();
+  private stopping?: Promise<void>;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly registry: FakeEspRegistry,
+    private readonly recordRequests: boolean,
+    url: string,
+  ) {
+    this.url = url;
+    this.baseUrls = {
+      beehiiv: `${url}/beehiiv/v2`,
+      kit: `${url}/kit/v4`,
+      mailchimp: `${url}/mailchimp/{dc}/3.0`,
+    };
+    this.vendors = [
+      new BeehiivRoutes(registry),
+      new KitRoutes(registry),
+      new MailchimpRoutes(registry),
+    ];
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
+  }
+
+  static async start(options: FakeEspServerOptions): Promise<FakeEspServer> {
+    const registry = new FakeEspRegistry(options.accounts);
+    const host = options.host ?? '127.0.0.1';
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const urlHost = ['0.0.0.0', '::', ''].includes(host)
+      ? '127.0.0.1'
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
+    const fake = new FakeEspServer(
+      server,
+      registry,
+      options.recordRequests ?? true,
+      `http://${urlHost}:${port}`,
+    );
+    for (const spec of options.accounts) {
+      for (const list of spec.lists) {
+        if (list.faults) fake.setFaults(spec.esp, list.id, list.faults);
+      }
+    }
+    return fake;
+  }
+
+  /** The Mailchimp base URL for one data centre (what a client builds from the key). */
+  mailchimpBaseUrl(dc: string): string {
+    return this.baseUrls.mailchimp.replace('{dc}', dc);
+  }
+
+  describe(): FakeEspDescription {
+    return {
+      url: this.url,
+      baseUrls: this.baseUrls,
+      accounts: this.registry.accounts.map((account) => ({
+        esp: account.esp,
+        apiKey: account.apiKey,
+        lists: account.lists.map((list) => ({
+          id: list.id,
+          name: list.name,
+          size: list.count(),
+        })),
+      })),
+    };
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  /** Replaces the list's faults (undefined clears them) and restarts its request count. */
+  setFaults(esp: FakeEspType, listId: string, faults: FakeFaults | undefined): void {
+    this.faults.set(this.registry.find(esp, listId).list, faults);
+  }
+
+  /** Changes between two syncs; which subscribers change is deterministic. */
+  mutate(esp: FakeEspType, listId: string, change: FakeMutation): FakeMutationResult {
+    const { list } = this.registry.find(esp, listId);
+    const changes = list.mutate(change);
+    const ids = (indices: number[]): string[] =>
+      indices.map((index) => externalIdOf(esp, list, index));
+    return {
+      added: ids(changes.added),
+      unsubscribed: ids(changes.unsubscribed),
+      bounced: ids(changes.bounced),
+      removed: ids(changes.removed),
+    };
+  }
+
+  /** The list's current subscribers in created order, lazily (a million cost no memory). */
+  subscribers(esp: FakeEspType, listId: string): IterableIterator<FakeSubscriberView> {
+    return views(esp, this.registry.find(esp, listId).list);
+  }
+
+  /** Current number of subscribers, all statuses. */
+  count(esp: FakeEspType, listId: string): number {
+    return this.registry.find(esp, listId).list.count();
+  }
+
+  /** Closes the listener and every connection; requests still being delayed are dropped. */
+  stop(): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      this.server.closeAllConnections();
+      for (const delay of this.delays) {
+        clearTimeout(delay.timer);
+        delay.resolve();
+      }
+      this.delays.clear();
+    });
+    return this.stopping;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake-esp.invalid');
+    let vendor: EspVendor<FakeAccount> | undefined;
+    let match: { path: string; dc?: string } | undefined;
+    for (const candidate of this.vendors) {
+      match = candidate.matchPath(url.pathname);
+      if (match) {
+        vendor = candidate;
+        break;
+      }
+    }
+    if (!vendor || !match) {
+      send(res, { status: 404, body: { error: 'Not Found', path: url.pathname } });
+      return;
+    }
+    const request: EspRequest = {
+      method: req.method ?? 'GET',
+      path: match.path,
+      query: parseQuery(url.searchParams),
+      headers: flattenHeaders(req.headers),
+      ...(match.dc !== undefined ? { dc: match.dc } : {}),
+    };
+
+    let account: FakeAccount | undefined;
+    let admitted = false;
+    let response: EspResponse;
+    try {
+      const authenticated = vendor.authenticate(request);
+      if (isEspResponse(authenticated)) {
+        response = authenticated;
+      } else {
+        account = authenticated;
+        if (account.inFlight >= vendor.maxInFlight) {
+          response = vendor.failure({ kind: 'too-many-connections' }, request);
+        } else {
+          account.inFlight++;
+          admitted = true;
+          response = await this.answer(vendor, request, account);
+        }
+      }
+    } catch {
+      response = vendor.failure({ kind: 'server-error', status: 500 }, request);
+    }
+    try {
+      response = vendor.finish(response, request, account);
+      if (this.recordRequests) {
+        this.requests.push({
+          esp: vendor.esp,
+          method: request.method,
+          path: request.path,
+          query: request.query,
+          headers: request.headers,
+          status: response.status,
+        });
+      }
+      send(res, response);
+    } finally {
+      if (admitted && account) account.inFlight--;
+    }
+  }
+
+  /** Routes, then applies the touched list's faults: latency first, then the failure if any. */
+  private async answer(
+    vendor: EspVendor<FakeAccount>,
+    request: EspRequest,
+    account: FakeAccount,
+  ): Promise<EspResponse> {
+    const route = vendor.route(request, account);
+    if (!route.list) return route.handle();
+    const decision = this.faults.next(route.list);
+    if (decision.latencyMs > 0) await this.delay(decision.latencyMs);
+    const failure = decision.failure;
+    if (!failure) return route.handle();
+    if (failure.kind === 'malformed-body') {
+      const text = JSON.stringify(route.handle().body);
+      return { status: 200, body: null, rawBody: text.slice(0, Math.ceil(text.length / 2)) };
+    }
+    return vendor.failure(failure, request);
+  }
+
+  private delay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const pending: PendingDelay = {
+        timer: setTimeout(() => {
+          this.delays.delete(pending);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.delays.add(pending);
+    });
+  }
+}
+
+function* views(esp: FakeEspType, list: FakeList): IterableIterator<FakeSubscriberView> {
+  for (const index of list.indices()) {
+    const record = list.record(index);
+    yield {
+      externalId: externalIdOf(esp, list, index),
+      email: record.email,
+      status: viewStatus(record.state),
+    };
+  }
+}
+
+function send(res: ServerResponse, response: EspResponse): void {
+  if (res.destroyed || res.writableEnded) return;
+  const body = response.rawBody ?? JSON.stringify(response.body);
+  res.writeHead(response.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    ...response.headers,
+    'Content-Length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+function parseQuery(params: URLSearchParams): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    query[key] = values.length === 1 ? values[0] : values;
+  }
+  return query;
+}
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}

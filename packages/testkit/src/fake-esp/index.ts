@@ -1,0 +1,3 @@
+export * from './cli-options';
+export * from './fake-esp-server';
+export * from './fake-esp-types';
