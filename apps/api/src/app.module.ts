@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import {
   EncryptionModule,
   databaseModule,
@@ -6,10 +6,14 @@ import {
   queueRootModule,
 } from '@subscribernest/shared';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { AuthModule } from './auth/auth.module';
 import { HealthModule } from './health/health.module';
+import { MetricsController } from './health/metrics.controller';
+import { BodyParserErrorMiddleware } from './http/body-parser-error.middleware';
+import { ApiQueuesModule } from './queues/api-queues.module';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
   /**
    * `config` is the validated configuration module, resolved by main.ts before Nest starts so a
    * bad variable stops the process with one line instead of a Nest stack trace.
@@ -22,10 +26,21 @@ export class AppModule {
         loggerModule('api'),
         databaseModule(),
         queueRootModule('producer'),
+        ApiQueuesModule,
         EncryptionModule,
-        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } }),
+        PrometheusModule.register({
+          path: '/metrics',
+          controller: MetricsController,
+          defaultMetrics: { enabled: true },
+        }),
         HealthModule,
+        AuthModule,
       ],
     };
+  }
+
+  /** Runs after nestjs-pino's (global) middleware, so a bad body is logged with its request id. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(BodyParserErrorMiddleware).forRoutes('{*path}');
   }
 }

@@ -10,30 +10,17 @@ import {
 } from '@subscribernest/shared';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { API_APP_OPTIONS, configureApp } from './configure-app';
 
 runService('api', async () => {
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(await validatedConfigModule(ApiEnv)),
-    {
-      bufferLogs: true,
-      // Let start-up errors reach runService (one message, exit 1) instead of process.abort().
-      abortOnError: false,
-    },
+  const app = configureApp(
+    await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot(await validatedConfigModule(ApiEnv)),
+      API_APP_OPTIONS,
+    ),
   );
   const logger = app.get(Logger);
-  app.useLogger(logger);
   const config = app.get<ConfigService<ApiEnv, true>>(ConfigService);
-
-  app.enableCors({
-    origin: config
-      .get('CORS_ORIGINS', { infer: true })
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['content-disposition', 'x-request-id', 'retry-after'],
-    methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-  });
   enableGracefulShutdown(app, logger, config.get('SHUTDOWN_TIMEOUT_MS', { infer: true }));
 
   const port = config.get('PORT', { infer: true });

@@ -1,0 +1,126 @@
+import {
+  Injectable,
+  NotFoundException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { EncryptionService, JOB, maskEmail, QUEUE, User } from '@subscribernest/shared';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { QueueProducerService } from '../queues/queue-producer.service';
+import { QueueUnavailableError } from '../queues/queue-unavailable.error';
+import { normaliseEmail } from './login-code';
+import { LoginCodeService } from './login-code.service';
+import { SessionClient, SessionService } from './session.service';
+import { UserRepository } from './user.repository';
+
+/**
+ * Sign-in by one-time email code. Mail is never sent here: the code and the address travel to the
+ * worker's `email` queue encrypted. Logs name addresses masked only, and never a code or token.
+ */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly codes: LoginCodeService,
+    private readonly sessions: SessionService,
+    private readonly users: UserRepository,
+    private readonly queues: QueueProducerService,
+    private readonly encryption: EncryptionService,
+    @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
+  ) {}
+
+  /**
+   * Issues a code and queues its email, whether or not the address has an account. When Redis
+   * cannot take the job the code is removed again and the caller gets an honest 503.
+   */
+  async sendCode(rawEmail: string, ip: string | null): Promise<void> {
+    const email = normaliseEmail(rawEmail);
+    const maskedEmail = maskEmail(email);
+    const { loginCode, code } = await this.codes.issue(email, ip);
+    try {
+      await this.queues.add(
+        QUEUE.email,
+        JOB.loginCode,
+        {
+          loginCodeId: loginCode.id,
+          emailEncrypted: this.encryption.encrypt(email),
+          codeEncrypted: this.encryption.encrypt(code),
+          expiresAt: loginCode.expiresAt.toISOString(),
+        },
+        loginCode.id,
+      );
+    } catch (error) {
+      if (!(error instanceof QueueUnavailableError)) throw error;
+      await this.codes.discard(loginCode.id);
+      this.logger.warn(
+        { loginCodeId: loginCode.id, maskedEmail, reason: error.message },
+        'Sign-in code not sent: the email queue is unavailable',
+      );
+      throw new ServiceUnavailableException(
+        'Sign-in emails cannot be sent right now; please try again in a minute',
+      );
+    }
+    this.logger.info({ loginCodeId: loginCode.id, maskedEmail }, 'Sign-in code queued');
+  }
+
+  /** Exchanges a valid code for a new session (creating the account on first sign-in). */
+  async verifyCode(
+    rawEmail: string,
+    code: string,
+    client: SessionClient,
+  ): Promise<{ token: string; user: User }> {
+    const email = normaliseEmail(rawEmail);
+    if (!(await this.codes.verify(email, code))) {
+      this.logger.info({ maskedEmail: maskEmail(email) }, 'Sign-in code rejected');
+      throw new UnauthorizedException('Invalid or expired code');
+    }
+    const { user, created } = await this.users.findOrCreateByEmail(email);
+    const { token, session } = await this.sessions.start(user.id, client);
+    this.logger.info({ userId: user.id, sessionId: session.id, created }, 'Signed in');
+    await this.queueSignInNotification(user, session.id, session.createdAt, client);
+    return { token, user };
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    await this.sessions.revoke(sessionId);
+    this.logger.info({ sessionId }, 'Signed out');
+  }
+
+  async completeOnboarding(userId: string): Promise<User> {
+    const user = await this.users.markOnboarded(userId);
+    if (!user) throw new NotFoundException('User not found');
+    return user;
+  }
+
+  /**
+   * The "new sign-in" email, at most once per session (job id = session id). Best effort: a Redis
+   * outage must not undo a sign-in that already happened, so it is logged and skipped.
+   */
+  private async queueSignInNotification(
+    user: User,
+    sessionId: string,
+    signedInAt: Date,
+    client: SessionClient,
+  ): Promise<void> {
+    try {
+      await this.queues.add(
+        QUEUE.email,
+        JOB.signInNotification,
+        {
+          userId: user.id,
+          sessionId,
+          emailEncrypted: this.encryption.encrypt(user.email),
+          signedInAt: signedInAt.toISOString(),
+          ip: client.ip,
+          userAgent: client.userAgent,
+        },
+        sessionId,
+      );
+    } catch (error) {
+      if (!(error instanceof QueueUnavailableError)) throw error;
+      this.logger.warn(
+        { userId: user.id, sessionId, reason: error.message },
+        'Sign-in notification not queued: the email queue is unavailable',
+      );
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Session } from '@subscribernest/shared';
+import { AUTH_POLICY, AuthPolicy } from './auth-policy';
+import { AuthContext } from './authenticated-request';
+import { hashSessionToken, newSessionToken } from './session-token';
+import { SessionRepository } from './session.repository';
+
+export interface SessionClient {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Opaque bearer sessions: the token goes to the client once; the database keeps its SHA-256. */
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly sessions: SessionRepository,
+    @Inject(AUTH_POLICY) private readonly policy: AuthPolicy,
+  ) {}
+
+  async start(userId: string, client: SessionClient): Promise<{ token: string; session: Session }> {
+    const token = newSessionToken();
+    const session = await this.sessions.create({
+      userId,
+      tokenHash: hashSessionToken(token),
+      expiresAt: new Date(Date.now() + this.policy.sessionTtlMs),
+      ip: client.ip?.slice(0, 64) ?? null,
+      userAgent: client.userAgent?.slice(0, 512) ?? null,
+    });
+    return { token, session };
+  }
+
+  /** Who holds `token`, if it belongs to a session that is neither revoked nor expired. */
+  async authenticate(token: string): Promise<AuthContext | null> {
+    const session = await this.sessions.findActiveByTokenHash(hashSessionToken(token));
+    return session ? { user: session.user, sessionId: session.id } : null;
+  }
+
+  revoke(sessionId: string): Promise<void> {
+    return this.sessions.revoke(sessionId);
+  }
+}

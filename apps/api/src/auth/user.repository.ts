@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { User } from '@subscribernest/shared';
+import { Repository } from 'typeorm';
+
+/** Queries on `users`. Addresses are matched case-insensitively (`users_email_lower_key`). */
+@Injectable()
+export class UserRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .where('lower(user.email) = lower(:email)', { email })
+      .getOne();
+  }
+
+  /** The account for `email`, created on first sign-in; safe when two sign-ins race. */
+  async findOrCreateByEmail(email: string): Promise<{ user: User; created: boolean }> {
+    const existing = await this.findByEmail(email);
+    if (existing) return { user: existing, created: false };
+    const inserted = await this.users
+      .createQueryBuilder()
+      .insert()
+      .into(User)
+      .values({ email })
+      .orIgnore()
+      .execute();
+    const user = await this.findByEmail(email);
+    if (!user) throw new Error('The user row is missing right after its insert');
+    return { user, created: (inserted.raw as unknown[]).length > 0 };
+  }
+
+  /** Marks onboarding done (idempotent) and returns the updated user. */
+  async markOnboarded(id: string): Promise<User | null> {
+    await this.users.update({ id }, { isOnboarded: true });
+    return this.findById(id);
+  }
+}

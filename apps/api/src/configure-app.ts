@@ -1,0 +1,58 @@
+import { NestApplicationOptions } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { HttpAdapterHost } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { ApiEnv } from '@subscribernest/shared';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { ApiExceptionFilter } from './http/api-exception.filter';
+import { ApiValidationPipe } from './http/api-validation.pipe';
+import { holdBodyParserError, JSON_BODY_LIMIT } from './http/body-parser-error.middleware';
+import { setupOpenApi } from './http/openapi';
+
+/**
+ * Options every api application is created with, by main.ts and by the tests. Nest's own body
+ * parser is off because configureApp installs one whose errors it can answer cleanly (see
+ * body-parser-error.middleware.ts).
+ */
+export const API_APP_OPTIONS = {
+  bodyParser: false,
+  bufferLogs: true,
+  // Let start-up errors reach runService (one message, exit 1) instead of process.abort().
+  abortOnError: false,
+} satisfies NestApplicationOptions;
+
+/**
+ * Everything about the HTTP surface that is not a route: logging, security headers, CORS, the JSON
+ * body parser, validation, error answers and the OpenAPI document. main.ts and the e2e tests both
+ * call it, so the tests exercise the app exactly as it runs.
+ */
+export function configureApp(app: NestExpressApplication): NestExpressApplication {
+  app.useLogger(app.get(Logger));
+  const config = app.get<ConfigService<ApiEnv, true>>(ConfigService);
+
+  app.use(
+    helmet({
+      // TLS ends at the load balancer; on plain HTTP this directive would break /docs' assets.
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  app.enableCors({
+    origin: config
+      .get('CORS_ORIGINS', { infer: true })
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposedHeaders: ['content-disposition', 'x-request-id', 'retry-after'],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+  });
+
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(holdBodyParserError);
+
+  app.useGlobalPipes(new ApiValidationPipe());
+  app.useGlobalFilters(new ApiExceptionFilter(app.get(HttpAdapterHost)));
+  setupOpenApi(app);
+  return app;
+}

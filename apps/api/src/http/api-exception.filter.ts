@@ -1,0 +1,137 @@
+import { STATUS_CODES } from 'node:http';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { QueryFailedError } from 'typeorm';
+import { TooManyRequestsException } from './too-many-requests.exception';
+
+export interface ErrorAnswer {
+  status: number;
+  body: { statusCode: number; message: string | string[]; error: string } & Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+interface ReplyTarget {
+  headersSent: boolean;
+  setHeader(name: string, value: string): unknown;
+  destroy(): unknown;
+}
+
+function answer(status: number, message: string | string[]): ErrorAnswer {
+  return {
+    status,
+    body: { statusCode: status, message, error: STATUS_CODES[status] ?? 'Error' },
+    headers: {},
+  };
+}
+
+/** Errors such as body-parser's (`http-errors`): a 4xx status with a message safe to show. */
+function isExposedClientError(error: unknown): error is { status: number; message: string } {
+  if (!(error instanceof Error)) return false;
+  const { status, expose } = error as Error & { status?: unknown; expose?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && expose === true;
+}
+
+/** Postgres SQLSTATE of a failed query (`22P02`...), when there is one. */
+function sqlState(error: QueryFailedError): string | undefined {
+  const code = (error.driverError as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * What the API answers for anything thrown, without leaking internals: HTTP exceptions as they
+ * are; bad input that got as far as Postgres (a data exception) as 400; an unexpected conflict as
+ * 409; everything else as a bare 500, logged with its stack — but never with query parameters or
+ * driver details, which may hold addresses or codes.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ApiExceptionFilter.name);
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<ReplyTarget>();
+    const request = http.getRequest<{ method?: string; url?: string }>();
+    const result = this.describe(exception, `${request.method} ${request.url}`);
+
+    if (response.headersSent) {
+      // A stream was cut off mid-way: the status is gone, so end the connection as a signal.
+      response.destroy();
+      return;
+    }
+    for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
+    this.adapterHost.httpAdapter.reply(response, result.body, result.status);
+  }
+
+  describe(exception: unknown, route = ''): ErrorAnswer {
+    if (exception instanceof HttpException) return this.fromHttpException(exception, route);
+
+    if (exception instanceof QueryFailedError) {
+      const state = sqlState(exception);
+      if (state?.startsWith('22')) {
+        this.logger.warn({ msg: 'Query rejected its input', route, sqlState: state });
+        return answer(HttpStatus.BAD_REQUEST, 'Invalid input');
+      }
+      if (state === '23505') {
+        this.logger.warn({ msg: 'Unique constraint conflict', route, sqlState: state });
+        return answer(HttpStatus.CONFLICT, 'This conflicts with an existing record');
+      }
+    }
+
+    if (isExposedClientError(exception)) return answer(exception.status, exception.message);
+
+    this.logUnexpected(exception, route);
+    return answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');
+  }
+
+  private fromHttpException(exception: HttpException, route: string): ErrorAnswer {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    const result =
+      typeof response === 'string'
+        ? answer(status, response)
+        : {
+            status,
+            body: { ...answer(status, exception.message).body, ...response },
+            headers: {},
+          };
+    if (exception instanceof TooManyRequestsException) {
+      result.headers['Retry-After'] = String(exception.retryAfterSeconds);
+    }
+    if (status === (HttpStatus.UNAUTHORIZED as number)) {
+      result.headers['WWW-Authenticate'] = 'Bearer';
+    }
+    if (status >= 500) {
+      this.logger.error({ msg: 'Request failed', route, status, err: safeError(exception) });
+    }
+    return result;
+  }
+
+  private logUnexpected(exception: unknown, route: string): void {
+    this.logger.error({ msg: 'Unhandled error', route, err: safeError(exception) });
+  }
+}
+
+/**
+ * Name, message and stack only. Driver errors carry the query's parameters and Postgres's
+ * `detail` (`Key (email)=(…) already exists`): those must not reach a log line.
+ */
+export function safeError(error: unknown): { type: string; message: string; stack?: string } {
+  if (error instanceof Error) {
+    const state = error instanceof QueryFailedError ? sqlState(error) : undefined;
+    return {
+      type: error.name,
+      message: state ? `${error.message} (SQLSTATE ${state})` : error.message,
+      stack: error.stack,
+    };
+  }
+  return { type: typeof error, message: 'non-error value thrown' };
+}

@@ -1,0 +1,425 @@
+import { JOB, JobPayloads, QUEUE } from '@subscribernest/shared';
+import { testRedisUrl } from '@subscribernest/testkit';
+import Redis from 'ioredis';
+import { hashSessionToken } from '../src/auth/session-token';
+import { latestLoginCode, signIn, startTestApi, TestApi, wrongCode } from './support/test-api';
+
+let counter = 0;
+/** A fresh address per test, so the per-address limit never carries over. */
+const newEmail = () => `user${++counter}.${Date.now()}@example.com`;
+
+describe('auth (real app, Postgres and Redis)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    // Many requests come from one test IP: lift only the per-IP limit (auth-throttling tests it).
+    api = await startTestApi({
+      authPolicy: { requestsPerIp: { limit: 10_000, windowMs: 60_000 } },
+    });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  describe('POST /auth/send-code', () => {
+    it('answers {success: true} and queues an encrypted login-code job keyed by the code row', async () => {
+      const email = newEmail();
+      const response = await api.http().post('/auth/send-code').send({ email }).expect(200);
+      expect(response.body).toEqual({ success: true });
+
+      const { loginCodeId, job, code } = await latestLoginCode(api, email);
+      expect(job.id).toBe(loginCodeId);
+      expect(job.name).toBe(JOB.loginCode);
+      expect(job.queueName).toBe(QUEUE.email);
+      expect(code).toMatch(/^\d{6}$/);
+      const data: JobPayloads['login-code'] = job.data;
+      expect(Object.keys(data).sort()).toEqual(
+        ['codeEncrypted', 'emailEncrypted', 'expiresAt', 'loginCodeId'].sort(),
+      );
+      expect(data.loginCodeId).toBe(loginCodeId);
+      expect(api.encryption.decrypt(data.emailEncrypted)).toBe(email);
+      expect(data.emailEncrypted).toMatch(/^v1\./);
+      const ttl = new Date(data.expiresAt).getTime() - Date.now();
+      expect(ttl).toBeGreaterThan(9 * 60_000);
+      expect(ttl).toBeLessThanOrEqual(10 * 60_000);
+      expect(job.opts.attempts).toBe(5);
+
+      // What Redis holds has neither the address nor the code in plaintext.
+      const redis = new Redis(testRedisUrl());
+      try {
+        const raw = JSON.stringify(await redis.hgetall(`${api.env.QUEUE_PREFIX}:email:${job.id}`));
+        expect(raw).toContain(loginCodeId);
+        expect(raw).not.toContain(email);
+        expect(raw).not.toContain(code);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('stores only a keyed hash of the code, never the code', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const { loginCodeId, code } = await latestLoginCode(api, email);
+      const [row] = await api.dataSource.query(
+        'SELECT code_hash, failed_attempts, consumed_at, requested_ip FROM login_codes WHERE id = $1',
+        [loginCodeId],
+      );
+      expect(row.code_hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.code_hash).not.toContain(code);
+      expect(row).toMatchObject({ failed_attempts: 0, consumed_at: null });
+      expect(row.requested_ip).toEqual(expect.any(String));
+    });
+
+    it('answers the same for an existing account, and normalises the address', async () => {
+      const email = newEmail();
+      await signIn(api, email);
+      const response = await api
+        .http()
+        .post('/auth/send-code')
+        .send({ email: `  ${email.toUpperCase()} ` })
+        .expect(200);
+      expect(response.body).toEqual({ success: true });
+      const { job } = await latestLoginCode(api, email);
+      expect(api.encryption.decrypt(job.data.emailEncrypted)).toBe(email);
+    });
+
+    it.each([
+      ['a missing email', {}, 'email must be an email'],
+      ['a malformed email', { email: 'not-an-address' }, 'email must be an email'],
+      ['a non-string email', { email: 42 }, 'email must be a string'],
+      [
+        'an unknown field',
+        { email: 'a@example.com', admin: true },
+        'property admin should not exist',
+      ],
+    ])('answers 400 for %s, naming the field', async (_case, body, message) => {
+      const response = await api.http().post('/auth/send-code').send(body).expect(400);
+      expect(response.body.statusCode).toBe(400);
+      expect(response.body.message).toContain(message);
+    });
+
+    it('answers 400 for malformed JSON without echoing it', async () => {
+      const response = await api
+        .http()
+        .post('/auth/send-code')
+        .set('content-type', 'application/json')
+        .send('{"email": "leak@example.com",')
+        .expect(400);
+      expect(response.body).toEqual({
+        statusCode: 400,
+        message: 'Malformed JSON in request body',
+        error: 'Bad Request',
+      });
+    });
+
+    it('limits codes per address (429 with Retry-After), whatever the case of the address', async () => {
+      const email = newEmail();
+      for (let i = 0; i < 5; i++) {
+        await api
+          .http()
+          .post('/auth/send-code')
+          .send({ email: i % 2 ? email.toUpperCase() : email })
+          .expect(200);
+      }
+      const limited = await api.http().post('/auth/send-code').send({ email }).expect(429);
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(14 * 60);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+      expect(limited.body.message).toMatch(/too many sign-in codes/i);
+      const [{ count }] = await api.dataSource.query(
+        'SELECT count(*)::int AS count FROM login_codes WHERE email = $1',
+        [email],
+      );
+      expect(count).toBe(5);
+
+      // Once the oldest codes leave the window, sending works again.
+      await api.dataSource.query(
+        `UPDATE login_codes SET created_at = now() - interval '16 minutes' WHERE email = $1`,
+        [email],
+      );
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+    });
+
+    it('holds the per-address limit when requests race', async () => {
+      const email = newEmail();
+      const statuses = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          api
+            .http()
+            .post('/auth/send-code')
+            .send({ email })
+            .then((response) => response.status),
+        ),
+      );
+      expect(statuses.filter((status) => status === 200)).toHaveLength(5);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(3);
+    });
+  });
+
+  describe('POST /auth/verify-code', () => {
+    it('creates the account on first sign-in, returns a working token, and queues a sign-in notice', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const { code } = await latestLoginCode(api, email);
+
+      const response = await api
+        .http()
+        .post('/auth/verify-code')
+        .set('user-agent', 'e2e-browser/1.0')
+        .send({ email, code })
+        .expect(200);
+      const { token, user } = response.body;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(user).toEqual({
+        id: expect.any(String),
+        email,
+        isOnboarded: false,
+        deleteRequestedAt: null,
+      });
+
+      const [session] = await api.dataSource.query(
+        'SELECT id, user_id, token_hash, expires_at, revoked_at, user_agent FROM sessions WHERE user_id = $1',
+        [user.id],
+      );
+      expect(session.token_hash).toBe(hashSessionToken(token));
+      expect(session.token_hash).not.toBe(token);
+      expect(session.revoked_at).toBeNull();
+      expect(session.user_agent).toBe('e2e-browser/1.0');
+      const days = (new Date(session.expires_at).getTime() - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(29.9);
+      expect(days).toBeLessThanOrEqual(30);
+
+      const notice = await api.emailQueue.getJob(session.id);
+      expect(notice?.name).toBe(JOB.signInNotification);
+      const data = notice!.data as JobPayloads['sign-in-notification'];
+      expect(data).toMatchObject({
+        userId: user.id,
+        sessionId: session.id,
+        userAgent: 'e2e-browser/1.0',
+      });
+      expect(api.encryption.decrypt(data.emailEncrypted)).toBe(email);
+      expect(JSON.stringify(data)).not.toContain(email);
+
+      const me = await api
+        .http()
+        .get('/auth/me')
+        .set('authorization', `Bearer ${token}`)
+        .expect(200);
+      expect(me.body).toEqual({ user });
+    });
+
+    it('signs the same account in again, whatever the case of the address', async () => {
+      const email = newEmail();
+      const first = await signIn(api, email);
+      const second = await signIn(api, email.toUpperCase());
+      expect(second.user.id).toBe(first.user.id);
+      expect(second.token).not.toBe(first.token);
+      const [{ count }] = await api.dataSource.query(
+        'SELECT count(*)::int AS count FROM users WHERE lower(email) = $1',
+        [email],
+      );
+      expect(count).toBe(1);
+    });
+
+    it('answers 401 for a wrong code, and only the newest code works', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const older = await latestLoginCode(api, email);
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const newest = await latestLoginCode(api, email);
+
+      const wrong = await api
+        .http()
+        .post('/auth/verify-code')
+        .send({ email, code: wrongCode(newest.code) })
+        .expect(401);
+      expect(wrong.body).toMatchObject({ statusCode: 401, message: 'Invalid or expired code' });
+      if (older.code !== newest.code) {
+        await api.http().post('/auth/verify-code').send({ email, code: older.code }).expect(401);
+      }
+      await api.http().post('/auth/verify-code').send({ email, code: newest.code }).expect(200);
+    });
+
+    it('answers 401 for an address that never asked for a code', async () => {
+      await api
+        .http()
+        .post('/auth/verify-code')
+        .send({ email: newEmail(), code: '123456' })
+        .expect(401);
+    });
+
+    it('locks a code after 5 wrong attempts, even against the right code', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const { loginCodeId, code } = await latestLoginCode(api, email);
+      for (let i = 0; i < 5; i++) {
+        await api
+          .http()
+          .post('/auth/verify-code')
+          .send({ email, code: wrongCode(code) })
+          .expect(401);
+      }
+      await api.http().post('/auth/verify-code').send({ email, code }).expect(401);
+      const [row] = await api.dataSource.query(
+        'SELECT failed_attempts, consumed_at FROM login_codes WHERE id = $1',
+        [loginCodeId],
+      );
+      expect(row).toEqual({ failed_attempts: 5, consumed_at: null });
+
+      // A new code works again.
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const fresh = await latestLoginCode(api, email);
+      await api.http().post('/auth/verify-code').send({ email, code: fresh.code }).expect(200);
+    });
+
+    it('accepts the right code after fewer than 5 wrong attempts', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const { code } = await latestLoginCode(api, email);
+      for (let i = 0; i < 4; i++) {
+        await api
+          .http()
+          .post('/auth/verify-code')
+          .send({ email, code: wrongCode(code) })
+          .expect(401);
+      }
+      await api.http().post('/auth/verify-code').send({ email, code }).expect(200);
+    });
+
+    it('answers 401 for an expired code', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const { loginCodeId, code } = await latestLoginCode(api, email);
+      await api.dataSource.query(
+        `UPDATE login_codes SET expires_at = now() - interval '1 second' WHERE id = $1`,
+        [loginCodeId],
+      );
+      await api.http().post('/auth/verify-code').send({ email, code }).expect(401);
+    });
+
+    it('answers 401 when a code is used twice, including concurrently', async () => {
+      const email = newEmail();
+      await api.http().post('/auth/send-code').send({ email }).expect(200);
+      const { code } = await latestLoginCode(api, email);
+      const statuses = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          api
+            .http()
+            .post('/auth/verify-code')
+            .send({ email, code })
+            .then((response) => response.status),
+        ),
+      );
+      expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(4);
+      await api.http().post('/auth/verify-code').send({ email, code }).expect(401);
+    });
+
+    it.each([
+      ['a code of letters', { email: 'a@example.com', code: 'abcdef' }, 'code must be 6 digits'],
+      ['a short code', { email: 'a@example.com', code: '12345' }, 'code must be 6 digits'],
+      ['a numeric code', { email: 'a@example.com', code: 123456 }, 'code must be a string'],
+      ['a missing email', { code: '123456' }, 'email must be an email'],
+      [
+        'an unknown field',
+        { email: 'a@example.com', code: '123456', role: 'admin' },
+        'property role should not exist',
+      ],
+    ])('answers 400 for %s', async (_case, body, message) => {
+      const response = await api.http().post('/auth/verify-code').send(body).expect(400);
+      expect(response.body.message).toContain(message);
+    });
+  });
+
+  describe('sessions', () => {
+    it.each([
+      ['no Authorization header', undefined],
+      ['a non-Bearer scheme', 'Basic dXNlcjpwYXNz'],
+      ['a malformed token', 'Bearer not-a-token'],
+      ['an unknown token', `Bearer ${'A'.repeat(43)}`],
+    ])('GET /auth/me answers 401 with %s', async (_case, header) => {
+      const call = api.http().get('/auth/me');
+      if (header) void call.set('authorization', header);
+      const response = await call.expect(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer');
+      expect(response.body.statusCode).toBe(401);
+    });
+
+    it('POST /auth/logout revokes the session: the token stops working, others do not', async () => {
+      const email = newEmail();
+      const kept = await signIn(api, email);
+      const { token } = await signIn(api, email);
+      const auth = `Bearer ${token}`;
+      await api.http().get('/auth/me').set('authorization', auth).expect(200);
+
+      const response = await api.http().post('/auth/logout').set('authorization', auth).expect(200);
+      expect(response.body).toEqual({ success: true });
+      await api.http().get('/auth/me').set('authorization', auth).expect(401);
+      await api.http().post('/auth/logout').set('authorization', auth).expect(401);
+      const [row] = await api.dataSource.query(
+        'SELECT revoked_at FROM sessions WHERE token_hash = $1',
+        [hashSessionToken(token)],
+      );
+      expect(row.revoked_at).toBeInstanceOf(Date);
+
+      await api.http().get('/auth/me').set('authorization', `Bearer ${kept.token}`).expect(200);
+    });
+
+    it('an expired session answers 401', async () => {
+      const { token } = await signIn(api, newEmail());
+      await api.dataSource.query(
+        `UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`,
+        [hashSessionToken(token)],
+      );
+      await api.http().get('/auth/me').set('authorization', `Bearer ${token}`).expect(401);
+    });
+
+    it('logout and complete-onboarding answer 401 without a session', async () => {
+      await api.http().post('/auth/logout').expect(401);
+      await api.http().post('/auth/complete-onboarding').expect(401);
+    });
+  });
+
+  describe('POST /auth/complete-onboarding', () => {
+    it('marks the user onboarded, idempotently', async () => {
+      const { token, user } = await signIn(api, newEmail());
+      const auth = `Bearer ${token}`;
+      for (let i = 0; i < 2; i++) {
+        const response = await api
+          .http()
+          .post('/auth/complete-onboarding')
+          .set('authorization', auth)
+          .expect(200);
+        expect(response.body).toEqual({ success: true, user: { ...user, isOnboarded: true } });
+      }
+      const me = await api.http().get('/auth/me').set('authorization', auth).expect(200);
+      expect(me.body.user.isOnboarded).toBe(true);
+    });
+
+    it('answers 400 for a malformed JSON body, even on a route that reads none', async () => {
+      const { token } = await signIn(api, newEmail());
+      await api
+        .http()
+        .post('/auth/complete-onboarding')
+        .set('authorization', `Bearer ${token}`)
+        .set('content-type', 'application/json')
+        .send('{not json')
+        .expect(400);
+    });
+
+    it('reports a pending deletion request', async () => {
+      const { token, user } = await signIn(api, newEmail());
+      await api.dataSource.query(
+        `UPDATE users SET delete_requested_at = '2030-01-02T03:04:05Z' WHERE id = $1`,
+        [user.id],
+      );
+      const me = await api
+        .http()
+        .get('/auth/me')
+        .set('authorization', `Bearer ${token}`)
+        .expect(200);
+      expect(me.body.user.deleteRequestedAt).toBe('2030-01-02T03:04:05.000Z');
+    });
+  });
+});
