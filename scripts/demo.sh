@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# A short demo against running services (started by `npm start`): shows both services healthy.
+# A short demo against running services (started by `npm start`): both services healthy, the
+# ESP clients pulling every demo list from the local fake ESP, and a sign-in code requested
+# through the api (its email job is queued for the worker).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
+cd "$ROOT"
 API_URL="${API_URL:-http://127.0.0.1:${PORT:-4000}}"
 OPS_URL="${OPS_URL:-http://127.0.0.1:${OPS_PORT:-4100}}"
+FAKE_ESP_URL="${FAKE_ESP_URL:-http://127.0.0.1:${FAKE_ESP_PORT:-4200}}"
 
 show() {
   local body
@@ -11,6 +15,15 @@ show() {
   printf '%-7s %s -> %s\n' "$1" "$2" "$body"
   [[ "$body" == *'"status":"ok"'* ]]
 }
+echo "== health"
 show api "$API_URL/health"
 show worker "$OPS_URL/health"
-printf 'metrics: %s/metrics (api), %s/metrics (worker)\n' "$API_URL" "$OPS_URL"
+
+echo "== ESP clients against the fake ESP at $FAKE_ESP_URL"
+FAKE_ESP_URL="$FAKE_ESP_URL" node scripts/lib/demo-esp.js
+
+echo "== sign-in: POST $API_URL/auth/send-code"
+curl -sS -X POST "$API_URL/auth/send-code" -H 'content-type: application/json' \
+  -d '{"email":"demo@example.com"}'
+echo
+echo "   (the code travels encrypted on the email queue; the worker's email processor sends it)"
