@@ -1,7 +1,7 @@
 import { FakeEspServer } from '@subscribernest/testkit';
 import { BeehiivClient } from './beehiiv.client';
 import { EspSubscriber } from './esp-client';
-import { NotFoundError } from './esp-errors';
+import { NotFoundError, RateLimitedError } from './esp-errors';
 
 /**
  * The beehiiv client against the fake: the exact requests it sends (so drift from beehiiv's API
@@ -167,5 +167,80 @@ describe('beehiiv quirks', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({ status: 404, espType: 'beehiiv' });
+  });
+});
+
+describe('beehiiv 429s with RateLimit-Reset and no Retry-After (as beehiiv documents them)', () => {
+  /** A whole second, so Reset (epoch seconds) converts to an exact wait. */
+  const START_MS = Date.UTC(2025, 5, 2, 9, 30, 0);
+  const LIMITED_KEY = 'bh_limited_key_9999';
+  const credentials = { apiKey: LIMITED_KEY, publicationId: 'pub_limited' };
+  let limited: FakeEspServer;
+  /** The clock both the fake (for Reset) and the client (to read it) use; sleeping advances it. */
+  let clockMs: number;
+  let slept: number[];
+
+  beforeAll(async () => {
+    limited = await FakeEspServer.start({
+      now: () => clockMs,
+      accounts: [
+        {
+          esp: 'beehiiv',
+          apiKey: LIMITED_KEY,
+          lists: [{ id: 'pub_limited', name: 'Limited', size: 250 }],
+        },
+      ],
+    });
+  });
+  afterAll(() => limited.stop());
+  beforeEach(() => {
+    clockMs = START_MS;
+    slept = [];
+    limited.clearRequests();
+  });
+
+  /** Real retries; a backoff of ~1 ms, so a wait of seconds can only come from Reset. */
+  const resetClient = () =>
+    new BeehiivClient(limited.baseUrls.beehiiv, {
+      timeoutMs: 5_000,
+      maxRetries: 2,
+      maxInlineWaitMs: 10_000,
+      backoffBaseMs: 1,
+      now: () => clockMs,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clockMs += ms;
+      },
+    });
+
+  it('waits out a short Reset in-process and still syncs every subscriber once', async () => {
+    limited.setFaults('beehiiv', 'pub_limited', {
+      rateLimitEvery: 2,
+      retryAfterSeconds: 3,
+      omitRetryAfter: true,
+    });
+    const ids: string[] = [];
+    for await (const page of resetClient().streamSubscribers(credentials)) {
+      ids.push(...page.subscribers.map((s) => s.externalId));
+    }
+    expect(ids).toHaveLength(250);
+    expect(new Set(ids).size).toBe(250);
+    expect(slept).toEqual([3_000, 3_000]);
+    expect(limited.requests.map((r) => r.status)).toEqual([200, 429, 200, 429, 200]);
+  });
+
+  it('surfaces a Reset beyond the inline limit as RateLimitedError, without sleeping', async () => {
+    limited.setFaults('beehiiv', 'pub_limited', {
+      rateLimitEvery: 1,
+      retryAfterSeconds: 90,
+      omitRetryAfter: true,
+    });
+    const error = await resetClient()
+      .fetchPage(credentials, null)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 90_000 });
+    expect(slept).toEqual([]);
+    expect(limited.requests).toHaveLength(1);
   });
 });

@@ -28,6 +28,8 @@ interface EspCase {
   apiKey: (n: number) => string;
   /** A key the ESP does not know, in a shape the client accepts. */
   unknownKey: string;
+  /** The vendor's statuses that map to none of ours (ESP-APIS.md §0): never synced. */
+  otherStatuses: string[];
 }
 
 const CASES: EspCase[] = [
@@ -37,6 +39,7 @@ const CASES: EspCase[] = [
     listId: (n) => `pub_${n}`,
     apiKey: (n) => `bh_key_${n}_secret`,
     unknownKey: 'bh_key_unknown_secret',
+    otherStatuses: ['validating', 'pending', 'needs_attention', 'paused'],
   },
   {
     esp: 'kit',
@@ -44,6 +47,7 @@ const CASES: EspCase[] = [
     listId: (n) => String(4_100 + n), // a Kit list is the account: a numeric id
     apiKey: (n) => `kit_key_${n}_secret`,
     unknownKey: 'kit_key_unknown_secret',
+    otherStatuses: ['inactive'],
   },
   {
     esp: 'mailchimp',
@@ -51,6 +55,7 @@ const CASES: EspCase[] = [
     listId: (n) => `a1b2c3d${n}`,
     apiKey: (n) => `mc0123456789abcdef${n}-us6`,
     unknownKey: 'mc0123456789abcdefff-us6',
+    otherStatuses: ['pending', 'transactional', 'archived'],
   },
 ];
 
@@ -63,7 +68,10 @@ const LISTS = (pageSize: number) => ({
   large: 25_000,
   resume: 2 * pageSize + pageSize / 2,
   faulty: 2 * pageSize + 7,
+  /** Every OTHER_EVERY-th subscriber in a vendor status our model does not sync. */
+  mixed: 2 * pageSize + 3,
 });
+const OTHER_EVERY = 7;
 type ListName = keyof ReturnType<typeof LISTS>;
 
 const fixture = (c: EspCase, name: ListName) => {
@@ -102,7 +110,14 @@ beforeAll(async () => {
       return {
         esp: c.esp,
         apiKey: list.apiKey,
-        lists: [{ id: list.id, name: `${c.esp} ${name}`, size: list.size }],
+        lists: [
+          {
+            id: list.id,
+            name: `${c.esp} ${name}`,
+            size: list.size,
+            ...(name === 'mixed' ? { otherStatusEvery: OTHER_EVERY } : {}),
+          },
+        ],
       };
     }),
   );
@@ -122,23 +137,29 @@ async function drain(client: EspClient, credentials: EspCredentials, cursor: str
   const seen: Seen = new Map();
   let duplicates = 0;
   let pages = 0;
+  let skipped = 0;
   for await (const page of client.streamSubscribers(credentials, cursor)) {
     pages++;
+    skipped += page.skipped;
     for (const s of page.subscribers) {
       if (seen.has(s.externalId)) duplicates++;
       seen.set(s.externalId, { email: s.email, status: s.status });
     }
   }
-  return { seen, duplicates, pages };
+  return { seen, duplicates, pages, skipped };
 }
 
-/** Differences between what a client synced and what the fake holds, as counts plus samples. */
+/**
+ * Differences between what a client synced and what the fake holds, as counts plus samples.
+ * Subscribers in a status our model does not sync are expected to be absent (else `extra`).
+ */
 function compare(esp: EspType, listId: string, seen: Seen) {
   let missing = 0;
   let different = 0;
   const samples: string[] = [];
   const expected = new Set<string>();
   for (const s of server.subscribers(esp, listId)) {
+    if (s.status === 'other') continue;
     expected.add(s.externalId);
     const got = seen.get(s.externalId);
     if (!got) missing++;
@@ -200,6 +221,32 @@ describe.each(CASES)('the $esp client', (c) => {
         expect(listRequests()).toHaveLength(1);
       },
     );
+  });
+
+  describe('statuses our model does not sync', () => {
+    it('yields exactly the syncable subscribers and totals the others in page.skipped', async () => {
+      const { id, size } = fixture(c, 'mixed');
+      const others = [...server.subscribers(c.esp, id)].filter((s) => s.status === 'other');
+      expect(others).toHaveLength(Math.floor(size / OTHER_EVERY));
+      expect(new Set(others.map((s) => s.rawStatus))).toEqual(new Set(c.otherStatuses));
+
+      const { seen, duplicates, pages, skipped } = await drain(
+        registry().get(c.esp),
+        creds('mixed'),
+      );
+      expect(seen.size).toBe(size - others.length);
+      expect(duplicates).toBe(0);
+      expect(compare(c.esp, id, seen)).toEqual(NO_DIFFERENCE);
+      expect(skipped).toBe(others.length);
+      // Skipped records still fill pages: the pass costs as many requests as without them.
+      expect(pages).toBe(Math.ceil(size / c.pageSize));
+    });
+
+    it('counts the vendor total, the skipped statuses included', async () => {
+      const { size } = fixture(c, 'mixed');
+      await expect(registry().get(c.esp).countSubscribers(creds('mixed'))).resolves.toBe(size);
+      expect(listRequests()).toHaveLength(1);
+    });
   });
 
   describe('resuming', () => {

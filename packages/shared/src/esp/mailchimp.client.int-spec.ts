@@ -56,10 +56,15 @@ describe('Mailchimp contract', () => {
     expect(server.requests).toEqual([
       expect.objectContaining({
         method: 'GET',
+        dc: 'us6',
         path: '/lists/f00dcafe01/members',
         query: query('0'),
       }),
-      expect.objectContaining({ path: '/lists/f00dcafe01/members', query: query('1000') }),
+      expect.objectContaining({
+        dc: 'us6',
+        path: '/lists/f00dcafe01/members',
+        query: query('1000'),
+      }),
     ]);
     for (const request of server.requests) {
       const [scheme, token] = request.headers.authorization.split(' ');
@@ -75,6 +80,7 @@ describe('Mailchimp contract', () => {
     ).resolves.toBe(12);
     expect(server.requests).toEqual([
       expect.objectContaining({
+        dc: 'us6',
         path: '/lists/f00dcafe02/members',
         query: { count: '1', fields: 'total_items' },
       }),
@@ -88,7 +94,11 @@ describe('Mailchimp contract', () => {
       publicationName: 'Side list',
     });
     expect(server.requests).toEqual([
-      expect.objectContaining({ path: '/lists/f00dcafe02', query: { fields: 'id,name' } }),
+      expect.objectContaining({
+        dc: 'us6',
+        path: '/lists/f00dcafe02',
+        query: { fields: 'id,name' },
+      }),
     ]);
   });
 
@@ -101,6 +111,7 @@ describe('Mailchimp contract', () => {
     ]);
     expect(server.requests).toEqual([
       expect.objectContaining({
+        dc: 'us6',
         path: '/lists',
         query: {
           count: '1000',
@@ -113,8 +124,16 @@ describe('Mailchimp contract', () => {
 });
 
 describe('Mailchimp quirks', () => {
-  it('calls the data centre named by the key (the fake rejects any other)', async () => {
+  it("calls the data centre named by the key's suffix: …-us6 → us6, …-eu1 → eu1", async () => {
+    await client.countSubscribers({ apiKey: KEY, publicationId: 'f00dcafe02' });
     await expect(all('eu0list01', EU_KEY)).resolves.toHaveLength(5);
+    await client.validate({ apiKey: EU_KEY, publicationId: 'eu0list01' });
+    // The fake answers 401 for any other data centre, so every status is 200.
+    expect(server.requests.map((r) => [r.dc, r.path, r.status])).toEqual([
+      ['us6', '/lists/f00dcafe02/members', 200],
+      ['eu1', '/lists/eu0list01/members', 200],
+      ['eu1', '/lists/eu0list01', 200],
+    ]);
   });
 
   it('refuses a key without a data centre before sending anything', async () => {

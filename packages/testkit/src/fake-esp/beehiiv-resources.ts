@@ -7,27 +7,23 @@ import {
 } from './category-block-index';
 import { beehiivSubscriptionId } from './external-ids';
 import { FakeList, FakeSubscriberRecord } from './fake-list';
-import { SubscriberState, TIMELINE_START, vendorLane } from './subscriber-generator';
+import { TIMELINE_START, vendorLane } from './subscriber-generator';
+import { otherStatusFilter, vendorStatus } from './vendor-statuses';
 
 // Module-level bindings: hot loops reading the global `Math` are ~10x slower under jest's vm.
 const { floor, round } = Math;
 
-/** beehiiv's name for each of our states ('invalid' for bounced is our own choice). */
-export const BEEHIIV_STATUS: Record<SubscriberState, string> = {
-  active: 'active',
-  unsubscribed: 'inactive',
-  bounced: 'invalid',
-  complained: 'inactive',
-};
-
-/** The `status` filter values beehiiv accepts; statuses we never generate match nothing. */
+/**
+ * The `status` filter values beehiiv documents. `all` (the default) also returns
+ * needs_attention and paused, which are statuses but no documented filter value.
+ */
 export const BEEHIIV_STATUS_FILTERS: Record<string, CategoryMask> = {
   all: ALL_CATEGORIES,
   active: stateMask(['active']),
   inactive: stateMask(['unsubscribed', 'complained']),
   invalid: stateMask(['bounced']),
-  validating: 0,
-  pending: 0,
+  validating: otherStatusFilter('beehiiv', 'validating'),
+  pending: otherStatusFilter('beehiiv', 'pending'),
 };
 
 export const BEEHIIV_TIER_FILTERS: Record<string, CategoryMask> = {
@@ -68,7 +64,7 @@ export function beehiivSubscription(
   const subscription: Record<string, unknown> = {
     id: beehiivSubscriptionId(list, index),
     email: record.email,
-    status: BEEHIIV_STATUS[record.state],
+    status: vendorStatus('beehiiv', record),
     created: record.createdAt,
     subscription_tier: record.premium ? 'premium' : 'free',
     subscription_premium_tier_names: record.premium ? ['Premium'] : [],

@@ -17,6 +17,7 @@ import {
   intParam,
   queryValue,
   queryValues,
+  rateLimitHint,
 } from './esp-http';
 import { FakeAccount } from './fake-account';
 import { FakeEspRegistry } from './fake-esp-registry';
@@ -47,7 +48,10 @@ export class BeehiivRoutes implements EspVendor<FakeAccount> {
   readonly esp = 'beehiiv' as const;
   readonly maxInFlight = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly registry: FakeEspRegistry) {}
+  constructor(
+    private readonly registry: FakeEspRegistry,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   matchPath(pathname: string): { path: string } | undefined {
     const match = /^\/beehiiv\/v2(\/.*)?$/.exec(pathname);
@@ -78,20 +82,20 @@ export class BeehiivRoutes implements EspVendor<FakeAccount> {
     if (failure.kind === 'server-error') {
       return beehiivError(failure.status, 'Something went wrong', 'internal_server_error');
     }
-    const retryAfter = failure.kind === 'rate-limited' ? failure.retryAfterSeconds : 1;
+    const { retryAfterSeconds, omitRetryAfter } = rateLimitHint(failure);
     const response = beehiivError(429, 'Too many requests', 'rate_limit_exceeded');
     response.headers = {
-      'Retry-After': String(retryAfter),
+      ...(omitRetryAfter ? {} : { 'Retry-After': String(retryAfterSeconds) }),
       'RateLimit-Limit': String(RATE_LIMIT),
       'RateLimit-Remaining': '0',
-      'RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + retryAfter),
+      'RateLimit-Reset': String(Math.ceil(this.now() / 1000) + retryAfterSeconds),
     };
     return response;
   }
 
   /** RateLimit-* on every response; Remaining counts down but never reaches 0 by itself. */
   finish(response: EspResponse, _request: EspRequest, account?: FakeAccount): EspResponse {
-    const now = Date.now();
+    const now = this.now();
     const window = account?.countRequest(now) ?? {
       used: 1,
       resetEpochSeconds: Math.ceil((now + 1) / 60_000) * 60,

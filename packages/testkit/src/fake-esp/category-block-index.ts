@@ -1,9 +1,16 @@
-import { CATEGORY_COUNT, PREMIUM_BIT, STATE_CODES, SubscriberState } from './subscriber-generator';
+import {
+  CATEGORY_COUNT,
+  MAX_OTHER_STATUSES,
+  OTHER_STATE_BASE,
+  PREMIUM_BIT,
+  STATE_CODES,
+  SubscriberState,
+} from './subscriber-generator';
 
 // Module-level bindings: hot loops reading the global `Math` are ~10x slower under jest's vm.
 const { ceil, floor, max } = Math;
 
-/** Bit mask over the 8 subscriber categories (state code | premium bit). */
+/** Bit mask over the 16 subscriber categories (state code | premium bit). */
 export type CategoryMask = number;
 export const ALL_CATEGORIES: CategoryMask = (1 << CATEGORY_COUNT) - 1;
 
@@ -74,15 +81,27 @@ export class CategoryBlockIndex {
   }
 }
 
-/** The mask matching subscribers in any of `states`, free or premium. */
+/** The mask matching subscribers in any of `states` ('other': any status outside our model). */
 export function stateMask(states: readonly SubscriberState[]): CategoryMask {
   let mask = 0;
-  for (const state of states) {
-    const code = STATE_CODES.indexOf(state);
-    mask |= (1 << code) | (1 << (code | PREMIUM_BIT));
-  }
+  STATE_CODES.forEach((state, code) => {
+    if (states.includes(state)) mask |= codeMask(code);
+  });
   return mask;
 }
 
-export const FREE_TIER_MASK: CategoryMask = 0x0f;
-export const PREMIUM_TIER_MASK: CategoryMask = 0xf0;
+/** The mask matching the vendor's `n`-th (0-based) status outside our model, free or premium. */
+export function otherStatusMask(n: number): CategoryMask {
+  if (!Number.isInteger(n) || n < 0 || n >= MAX_OTHER_STATUSES) {
+    throw new RangeError(`no other status #${n}`);
+  }
+  return codeMask(OTHER_STATE_BASE + n);
+}
+
+function codeMask(code: number): CategoryMask {
+  return (1 << code) | (1 << (code | PREMIUM_BIT));
+}
+
+/** Free-tier categories: every state code without the premium bit. */
+export const FREE_TIER_MASK: CategoryMask = (1 << PREMIUM_BIT) - 1;
+export const PREMIUM_TIER_MASK: CategoryMask = ALL_CATEGORIES & ~FREE_TIER_MASK;

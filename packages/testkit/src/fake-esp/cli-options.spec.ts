@@ -48,6 +48,32 @@ describe('fake ESP CLI options', () => {
     expect(mailchimp.lists[0]).toMatchObject({ id: 'l1', size: 0 });
   });
 
+  it('passes statuses outside our model and Reset-only 429s to every list', () => {
+    const options = parseFakeEspCliArgs([
+      '--beehiiv',
+      'pub_a:100',
+      '--other-status-every=7',
+      '--rate-limit-every',
+      '3',
+      '--retry-after',
+      '20',
+      '--omit-retry-after',
+    ]);
+    expect(options.accounts[0].lists).toEqual([
+      {
+        id: 'pub_a',
+        name: 'Demo beehiiv list pub_a',
+        size: 100,
+        otherStatusEvery: 7,
+        faults: { rateLimitEvery: 3, retryAfterSeconds: 20, omitRetryAfter: true },
+      },
+    ]);
+    expect(() => parseFakeEspCliArgs(['--other-status-every', '0'])).toThrow(
+      /--other-status-every must be an integer from 1/,
+    );
+    expect(() => parseFakeEspCliArgs(['--omit-retry-after=yes'])).toThrow(/takes no value/);
+  });
+
   it('names the bad flag', () => {
     expect(() => parseFakeEspCliArgs(['--kit', 'nosize'])).toThrow(/--kit expects <id>:<size>/);
     expect(() => parseFakeEspCliArgs(['--port', 'x'])).toThrow(/--port must be an integer/);

@@ -16,9 +16,11 @@ export const FAKE_ESP_CLI_USAGE = `Usage: node packages/testkit/dist/fake-esp/cl
   --mailchimp <id>:<size>[:name] a Mailchimp list; repeatable, one account (${FAKE_ESP_DEMO_KEYS.mailchimp})
   --beehiiv-pagination <mode>  top-level (default) or nested
   --seed <n>                   seed for every list (default: derived from each list id)
+  --other-status-every <n>     every nth subscriber has a status our model does not sync
   --latency-ms <n>             delay added to every request touching a list (default 0)
   --rate-limit-every <n>       every nth request touching a list answers 429
-  --retry-after <seconds>      Retry-After on those 429s (default 1)
+  --retry-after <seconds>      seconds those 429s ask to wait (default 1)
+  --omit-retry-after           those 429s carry no Retry-After (beehiiv: RateLimit-Reset only)
   --help                       this text
 
 Sizes accept k and m suffixes (250k, 1m). Without any list flag the demo set is served:
@@ -45,6 +47,7 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
   const options: FakeEspCliOptions = { help: false, port: 4200, host: '127.0.0.1', accounts: [] };
   const faults: FakeFaults = {};
   let seed: number | undefined;
+  let otherStatusEvery: number | undefined;
   let pagination: 'top-level' | 'nested' = 'top-level';
 
   for (let i = 0; i < argv.length; i++) {
@@ -83,6 +86,9 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
       case '--seed':
         seed = integer(flag, value(), 0, 0xffff_ffff);
         break;
+      case '--other-status-every':
+        otherStatusEvery = integer(flag, value(), 1, Number.MAX_SAFE_INTEGER);
+        break;
       case '--latency-ms':
         faults.latencyMs = integer(flag, value(), 0, 600_000);
         break;
@@ -91,6 +97,10 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
         break;
       case '--retry-after':
         faults.retryAfterSeconds = integer(flag, value(), 0, 86_400);
+        break;
+      case '--omit-retry-after':
+        if (inline !== undefined) throw new Error(`${flag} takes no value`);
+        faults.omitRetryAfter = true;
         break;
       default:
         throw new Error(`unknown option ${argv[i]}`);
@@ -104,6 +114,7 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
   const list = (esp: FakeEspType, text: string): FakeListSpec => ({
     ...parseList(esp, text),
     ...(seed !== undefined ? { seed } : {}),
+    ...(otherStatusEvery !== undefined ? { otherStatusEvery } : {}),
     ...(hasFaults ? { faults: { ...faults } } : {}),
   });
   if (lists.beehiiv.length > 0) {

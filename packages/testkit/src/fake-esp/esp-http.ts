@@ -27,7 +27,7 @@ export interface EspRoute {
 }
 
 export type EspFailure =
-  | { kind: 'rate-limited'; retryAfterSeconds: number }
+  | { kind: 'rate-limited'; retryAfterSeconds: number; omitRetryAfter: boolean }
   | { kind: 'too-many-connections' }
   | { kind: 'server-error'; status: number };
 
@@ -44,6 +44,16 @@ export interface EspVendor<Account> {
   failure(failure: EspFailure, request: EspRequest): EspResponse;
   /** Adds the headers every response of this vendor carries. */
   finish(response: EspResponse, request: EspRequest, account: Account | undefined): EspResponse;
+}
+
+/** What a 429 tells the client: an injected fault's settings, else Retry-After 1. */
+export function rateLimitHint(failure: EspFailure): {
+  retryAfterSeconds: number;
+  omitRetryAfter: boolean;
+} {
+  return failure.kind === 'rate-limited'
+    ? { retryAfterSeconds: failure.retryAfterSeconds, omitRetryAfter: failure.omitRetryAfter }
+    : { retryAfterSeconds: 1, omitRetryAfter: false };
 }
 
 export function isEspResponse(value: unknown): value is EspResponse {

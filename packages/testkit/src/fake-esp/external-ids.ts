@@ -31,7 +31,7 @@ export function externalIdOf(esp: FakeEspType, list: FakeList, index: number): s
   }
 }
 
-/** Our three statuses; Kit's 'complained' counts as unsubscribed. */
+/** Our status, or 'other' for one we do not sync; Kit's 'complained' counts as unsubscribed. */
 export function viewStatus(state: SubscriberState): FakeSubscriberView['status'] {
   return state === 'complained' ? 'unsubscribed' : state;
 }

@@ -1,5 +1,6 @@
 import { FakeAccountSpec, FakeEspType } from './fake-esp-types';
 import { FakeList } from './fake-list';
+import { OTHER_STATUSES } from './vendor-statuses';
 
 const WINDOW_MS = 60_000;
 
@@ -18,7 +19,13 @@ export class FakeAccount {
     this.esp = spec.esp;
     this.apiKey = spec.apiKey;
     this.beehiivPagination = spec.beehiivPagination ?? 'top-level';
-    this.lists = spec.lists.map((list) => new FakeList(list, { complaints: spec.esp === 'kit' }));
+    this.lists = spec.lists.map(
+      (list) =>
+        new FakeList(list, {
+          complaints: spec.esp === 'kit',
+          otherStatuses: OTHER_STATUSES[spec.esp].length,
+        }),
+    );
   }
 
   /** Mailchimp: the data centre, the key's suffix after its last '-'. */

@@ -24,6 +24,7 @@ import { FakeList } from './fake-list';
 import { FaultInjector } from './fault-injector';
 import { KitRoutes } from './kit-routes';
 import { MailchimpRoutes } from './mailchimp-routes';
+import { vendorStatus } from './vendor-statuses';
 
 /** What the server is serving, for the CLI's start-up line and for logs. */
 export interface FakeEspDescription {
@@ -62,6 +63,7 @@ export class FakeEspServer {
     private readonly registry: FakeEspRegistry,
     private readonly recordRequests: boolean,
     url: string,
+    now: () => number,
   ) {
     this.url = url;
     this.baseUrls = {
@@ -70,7 +72,7 @@ export class FakeEspServer {
       mailchimp: `${url}/mailchimp/{dc}/3.0`,
     };
     this.vendors = [
-      new BeehiivRoutes(registry),
+      new BeehiivRoutes(registry, now),
       new KitRoutes(registry),
       new MailchimpRoutes(registry),
     ];
@@ -99,6 +101,7 @@ export class FakeEspServer {
       registry,
       options.recordRequests ?? true,
       `http://${urlHost}:${port}`,
+      options.now ?? Date.now,
     );
     for (const spec of options.accounts) {
       for (const list of spec.lists) {
@@ -152,12 +155,15 @@ export class FakeEspServer {
     };
   }
 
-  /** The list's current subscribers in created order, lazily (a million cost no memory). */
+  /**
+   * The list's current subscribers in created order, lazily (a million cost no memory), with our
+   * status ('other' for a vendor status we do not sync) and the vendor's own.
+   */
   subscribers(esp: FakeEspType, listId: string): IterableIterator<FakeSubscriberView> {
     return views(esp, this.registry.find(esp, listId).list);
   }
 
-  /** Current number of subscribers, all statuses. */
+  /** Current number of subscribers, all statuses (also those outside our model). */
   count(esp: FakeEspType, listId: string): number {
     return this.registry.find(esp, listId).list.count();
   }
@@ -229,6 +235,7 @@ export class FakeEspServer {
           query: request.query,
           headers: request.headers,
           status: response.status,
+          ...(request.dc !== undefined ? { dc: request.dc } : {}),
         });
       }
       send(res, response);
@@ -277,6 +284,7 @@ function* views(esp: FakeEspType, list: FakeList): IterableIterator<FakeSubscrib
       externalId: externalIdOf(esp, list, index),
       email: record.email,
       status: viewStatus(record.state),
+      rawStatus: vendorStatus(esp, record),
     };
   }
 }

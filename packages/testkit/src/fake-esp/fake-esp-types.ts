@@ -17,10 +17,16 @@ export interface FakeFaults {
   /** Every Nth request touching this list answers 429 (vendor body shape). */
   rateLimitEvery?: number;
   /**
-   * Retry-After header on those 429s (default 1); beehiiv also sets RateLimit-Reset (epoch s) and
-   * RateLimit-Remaining: 0.
+   * Seconds those 429s ask the client to wait (default 1): their Retry-After header, and for
+   * beehiiv also RateLimit-Reset (now + this, epoch seconds) with RateLimit-Remaining: 0.
    */
   retryAfterSeconds?: number;
+  /**
+   * Those 429s carry no Retry-After. beehiiv's then say when to come back only through
+   * RateLimit-Reset (epoch seconds) and RateLimit-Remaining: 0, as its docs describe; Kit's and
+   * Mailchimp's carry no hint at all (their headers are undocumented).
+   */
+  omitRetryAfter?: boolean;
   /**
    * Requests afterRequests+1 .. afterRequests+count touching the list answer 500 (or 502/503),
    * then normal again.
@@ -38,6 +44,13 @@ export interface FakeListSpec {
   size: number;
   /** Default derived from id. */
   seed?: number;
+  /**
+   * Every Nth generated subscriber (indices N-1, 2N-1, ...) gets, in turn, one of the vendor's
+   * statuses that map to none of active/unsubscribed/bounced: beehiiv validating, pending,
+   * needs_attention, paused; Kit inactive; Mailchimp pending, transactional, archived. The
+   * vendors' status filters and counts include them as the real APIs do. Default: none.
+   */
+  otherStatusEvery?: number;
   faults?: FakeFaults;
 }
 
@@ -60,12 +73,17 @@ export interface RecordedRequest {
   /** Lower-cased names. */
   headers: Record<string, string>;
   status: number;
+  /** Mailchimp only: the data centre the request was sent to (`/mailchimp/{dc}/3.0/...`). */
+  dc?: string;
 }
 
 export interface FakeSubscriberView {
   externalId: string;
   email: string;
-  status: 'active' | 'unsubscribed' | 'bounced';
+  /** Our model's status; 'other' for a vendor status it does not sync (see `otherStatusEvery`). */
+  status: 'active' | 'unsubscribed' | 'bounced' | 'other';
+  /** The vendor's own status: 'subscribed', 'cancelled', 'complained', 'archived', ... */
+  rawStatus: string;
 }
 
 /** External ids of the subscribers each change touched. */
@@ -91,4 +109,9 @@ export interface FakeEspServerOptions {
   host?: string;
   /** Default true; the benchmark turns it off. */
   recordRequests?: boolean;
+  /**
+   * The clock (ms since the epoch) behind beehiiv's RateLimit-Reset and its one-minute request
+   * window; default Date.now. Tests pin it to make Reset exact. Latency is always real time.
+   */
+  now?: () => number;
 }

@@ -1,9 +1,28 @@
-import { ALL_CATEGORIES, BLOCK_SIZE, PREMIUM_TIER_MASK, stateMask } from './category-block-index';
+import {
+  ALL_CATEGORIES,
+  BLOCK_SIZE,
+  FREE_TIER_MASK,
+  otherStatusMask,
+  PREMIUM_TIER_MASK,
+  stateMask,
+} from './category-block-index';
 import { FakeList } from './fake-list';
+import { STATE_CODE_MASK } from './subscriber-generator';
 
 const ACTIVE = stateMask(['active']);
 const BOUNCED = stateMask(['bounced']);
-const MASKS = [ALL_CATEGORIES, ACTIVE, BOUNCED, ACTIVE & PREMIUM_TIER_MASK, 0];
+const OTHER = stateMask(['other']);
+const MASKS = [
+  ALL_CATEGORIES,
+  ACTIVE,
+  BOUNCED,
+  ACTIVE & PREMIUM_TIER_MASK,
+  OTHER,
+  otherStatusMask(1),
+  otherStatusMask(3) & FREE_TIER_MASK,
+  ALL_CATEGORIES & ~OTHER,
+  0,
+];
 
 /** The slow, obviously right answer: walk every index. */
 function bruteForce(list: FakeList, mask: number): number[] {
@@ -42,6 +61,36 @@ describe('FakeList', () => {
     expectIndexesAgree(list);
   });
 
+  it('does the same with statuses outside our model, which mutations leave alone', () => {
+    const list = new FakeList(
+      { id: 'l', name: 'L', size: 5 * BLOCK_SIZE + 7, otherStatusEvery: 6 },
+      { complaints: false, otherStatuses: 4 },
+    );
+    expect(list.count(OTHER)).toBe(Math.floor((5 * BLOCK_SIZE + 7) / 6));
+    expect(list.record(5)).toMatchObject({ state: 'other', otherStatus: 0 });
+    expect(list.record(11)).toMatchObject({ state: 'other', otherStatus: 1 });
+    expect(list.record(4).otherStatus).toBeNull();
+    expectIndexesAgree(list);
+    const changes = list.mutate({ unsubscribe: 300, bounce: 200, remove: 100, add: 50 });
+    for (const index of [...changes.unsubscribed, ...changes.bounced]) {
+      expect((index + 1) % 6).not.toBe(0);
+    }
+    for (const index of changes.added) expect(list.record(index).state).toBe('active');
+    expectIndexesAgree(list);
+  });
+
+  it('rejects an otherStatusEvery that is not a whole number', () => {
+    for (const otherStatusEvery of [-1, 1.5, Number.NaN]) {
+      expect(
+        () =>
+          new FakeList(
+            { id: 'l', name: 'L', size: 10, otherStatusEvery },
+            { complaints: false, otherStatuses: 1 },
+          ),
+      ).toThrow(RangeError);
+    }
+  });
+
   it('chooses the same subscribers for the same mutations of the same list', () => {
     const make = (): FakeList =>
       new FakeList({ id: 'l', name: 'L', size: 10_000 }, { complaints: false });
@@ -67,7 +116,7 @@ describe('FakeList', () => {
     for (const index of changes.removed) expect(list.has(index)).toBe(false);
     expect(list.count()).toBe(before + 10 - 4);
     const removedActive = changes.removed.filter(
-      (i) => i < 1000 && list.generator.baseCategory(i) % 4 === 0,
+      (i) => i < 1000 && (list.generator.baseCategory(i) & STATE_CODE_MASK) === 0,
     );
     expect(list.count(ACTIVE)).toBe(activeBefore + 10 - 7 - 3 - removedActive.length);
     const newest = list.record(1009);

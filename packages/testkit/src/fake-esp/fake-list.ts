@@ -9,7 +9,9 @@ import { hashIndex, seededRandom } from './fast-hash';
 import { FakeListSpec, FakeMutation } from './fake-esp-types';
 import { RemovedIndices } from './removed-indices';
 import {
+  OTHER_STATE_BASE,
   PREMIUM_BIT,
+  STATE_CODE_MASK,
   STATE_CODES,
   SubscriberGenerator,
   SubscriberState,
@@ -25,6 +27,8 @@ const { isInteger } = Number;
 export interface FakeSubscriberRecord {
   index: number;
   state: SubscriberState;
+  /** For state 'other': which of the vendor's statuses outside our model (0-based); else null. */
+  otherStatus: number | null;
   premium: boolean;
   email: string;
   firstName: string;
@@ -75,15 +79,26 @@ export class FakeList {
   private lastCreated: number;
   private mutations = 0;
 
-  constructor(spec: FakeListSpec, options: { complaints: boolean }) {
+  /**
+   * @param options.complaints whether some unsubscribes are 'complained' (Kit)
+   * @param options.otherStatuses how many statuses outside our model the vendor has (1-4)
+   */
+  constructor(spec: FakeListSpec, options: { complaints: boolean; otherStatuses?: number }) {
     if (!Number.isSafeInteger(spec.size) || spec.size < 0) {
       throw new RangeError(`list ${spec.id}: size must be a non-negative integer`);
+    }
+    const otherEvery = spec.otherStatusEvery ?? 0;
+    if (!Number.isSafeInteger(otherEvery) || otherEvery < 0) {
+      throw new RangeError(`list ${spec.id}: otherStatusEvery must be a positive integer`);
     }
     this.id = spec.id;
     this.name = spec.name;
     this.length = spec.size;
     const seed = spec.seed ?? SubscriberGenerator.defaultSeed(spec.id);
-    this.generator = new SubscriberGenerator(spec.id, seed, spec.size, options.complaints);
+    this.generator = new SubscriberGenerator(spec.id, seed, spec.size, options.complaints, {
+      every: otherEvery,
+      kinds: options.otherStatuses ?? 0,
+    });
     this.lastCreated = spec.size > 0 ? this.generator.createdAt(spec.size - 1) : TIMELINE_START;
   }
 
@@ -106,11 +121,13 @@ export class FakeList {
 
   record(index: number): FakeSubscriberRecord {
     const category = this.category(index);
+    const stateCode = category & STATE_CODE_MASK;
     const identity = this.generator.identity(index);
     const createdAt = this.createdAt(index);
     return {
       index,
-      state: STATE_CODES[category & 3],
+      state: STATE_CODES[stateCode],
+      otherStatus: stateCode >= OTHER_STATE_BASE ? stateCode - OTHER_STATE_BASE : null,
       premium: (category & PREMIUM_BIT) !== 0,
       ...identity,
       createdAt,
@@ -118,7 +135,7 @@ export class FakeList {
     };
   }
 
-  /** Present subscribers matching `mask`, in O(1) unfiltered, O(8) filtered. */
+  /** Present subscribers matching `mask`, in O(1) unfiltered, O(16) filtered. */
   count(mask: CategoryMask = ALL_CATEGORIES): number {
     if ((mask & ALL_CATEGORIES) === ALL_CATEGORIES) return this.length - this.removed.size;
     return this.blockIndex().total(mask);

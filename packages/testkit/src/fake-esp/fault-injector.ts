@@ -42,7 +42,11 @@ export class FaultInjector {
     } else if (burst && n > burst.afterRequests && n <= burst.afterRequests + burst.count) {
       decision.failure = { kind: 'server-error', status: burst.status ?? 500 };
     } else if (faults.rateLimitEvery && n % faults.rateLimitEvery === 0) {
-      decision.failure = { kind: 'rate-limited', retryAfterSeconds: faults.retryAfterSeconds ?? 1 };
+      decision.failure = {
+        kind: 'rate-limited',
+        retryAfterSeconds: faults.retryAfterSeconds ?? 1,
+        omitRetryAfter: faults.omitRetryAfter ?? false,
+      };
     }
     return decision;
   }

@@ -86,6 +86,68 @@ describe('fake ESP: fault injection', () => {
     expect(await limitedMc.json()).toMatchObject({ status: 429, title: expect.any(String) });
   });
 
+  it('omits Retry-After on request: beehiiv then says when only through RateLimit-Reset', async () => {
+    server.setFaults('beehiiv', 'pub_a', {
+      rateLimitEvery: 1,
+      retryAfterSeconds: 30,
+      omitRetryAfter: true,
+    });
+    const limited = await beehiiv('pub_a');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBeNull();
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('ratelimit-limit')).toBe('180');
+    expect(limited.headers.get('ratelimit-reset')).toMatch(/^\d{10}$/);
+    await limited.arrayBuffer();
+
+    server.setFaults('kit', '77', { rateLimitEvery: 1, omitRetryAfter: true });
+    const kitLimited = await kit();
+    expect(kitLimited.status).toBe(429);
+    expect(kitLimited.headers.get('retry-after')).toBeNull();
+    await kitLimited.arrayBuffer();
+    server.setFaults('mailchimp', 'mc', { rateLimitEvery: 1, omitRetryAfter: true });
+    const mcLimited = await mailchimp();
+    expect(mcLimited.status).toBe(429);
+    expect(mcLimited.headers.get('retry-after')).toBeNull();
+    await mcLimited.arrayBuffer();
+  });
+
+  it('sets RateLimit-Reset from the clock the server was given: window end, or now + the wait', async () => {
+    const now = Date.UTC(2025, 5, 2, 9, 30, 15, 250);
+    const pinned = await FakeEspServer.start({
+      now: () => now,
+      accounts: [
+        {
+          esp: 'beehiiv',
+          apiKey: 'b-key',
+          lists: [
+            {
+              id: 'pub_t',
+              name: 'T',
+              size: 5,
+              faults: { rateLimitEvery: 2, retryAfterSeconds: 30, omitRetryAfter: true },
+            },
+          ],
+        },
+      ],
+    });
+    try {
+      const get = () =>
+        fetch(`${pinned.baseUrls.beehiiv}/publications/pub_t/subscriptions`, { headers: BEEHIIV });
+      const ok = await get();
+      await ok.arrayBuffer();
+      // The fixed one-minute window the clock is in ends at 09:31:00.
+      expect(ok.headers.get('ratelimit-reset')).toBe(String(Date.UTC(2025, 5, 2, 9, 31) / 1000));
+      const limited = await get();
+      await limited.arrayBuffer();
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBeNull();
+      expect(limited.headers.get('ratelimit-reset')).toBe(String(Math.ceil(now / 1000) + 30));
+    } finally {
+      await pinned.stop();
+    }
+  });
+
   it('answers a burst of 5xx after N requests, then recovers', async () => {
     server.setFaults('beehiiv', 'pub_a', { serverErrorBurst: { afterRequests: 2, count: 3 } });
     expect(await statuses(() => beehiiv('pub_a'), 7)).toEqual([200, 200, 500, 500, 500, 200, 200]);
@@ -132,6 +194,8 @@ describe('fake ESP: fault injection', () => {
       ['kit', '/subscribers', 500],
       ['kit', '/subscribers', 200],
     ]);
+    // Only Mailchimp URLs name a data centre.
+    for (const request of server.requests) expect(request).not.toHaveProperty('dc');
   });
 
   it('keeps no request log when recordRequests is false, and stops while a request is delayed', async () => {

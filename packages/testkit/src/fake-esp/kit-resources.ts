@@ -1,25 +1,18 @@
 import { ALL_CATEGORIES, CategoryMask, stateMask } from './category-block-index';
 import { kitSubscriberId } from './external-ids';
 import { FakeList, FakeSubscriberRecord } from './fake-list';
-import { SubscriberState, TIMELINE_START, vendorLane } from './subscriber-generator';
+import { TIMELINE_START, vendorLane } from './subscriber-generator';
 import { utcDateTime } from './timestamps';
+import { otherStatusFilter, vendorStatus } from './vendor-statuses';
 
-/** Kit's `state` for each of ours. */
-export const KIT_STATE: Record<SubscriberState, string> = {
-  active: 'active',
-  unsubscribed: 'cancelled',
-  bounced: 'bounced',
-  complained: 'complained',
-};
-
-/** The `status` filter values Kit accepts; 'inactive' is never generated, so it matches nothing. */
+/** The `status` filter values Kit accepts (its default is `active`; `all` is every state). */
 export const KIT_STATUS_FILTERS: Record<string, CategoryMask> = {
   all: ALL_CATEGORIES,
   active: stateMask(['active']),
   cancelled: stateMask(['unsubscribed']),
   bounced: stateMask(['bounced']),
   complained: stateMask(['complained']),
-  inactive: 0,
+  inactive: otherStatusFilter('kit', 'inactive'),
 };
 
 /** "2023-01-27T11:43:55Z": ISO 8601 in UTC without milliseconds. */
@@ -37,7 +30,7 @@ export function kitSubscriber(
     id: kitSubscriberId(record.index),
     first_name: list.generator.unit(record.index, vendorLane(0)) < 0.05 ? null : record.firstName,
     email_address: record.email,
-    state: KIT_STATE[record.state],
+    state: vendorStatus('kit', record),
     created_at: kitTimestamp(record.createdAt),
     fields: { last_name: record.lastName },
   };

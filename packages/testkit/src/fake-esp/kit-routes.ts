@@ -10,6 +10,7 @@ import {
   intParam,
   queryValue,
   queryValues,
+  rateLimitHint,
 } from './esp-http';
 import { KIT_ID_OFFSET, kitSubscriberId } from './external-ids';
 import { FakeAccount } from './fake-account';
@@ -62,8 +63,8 @@ export class KitRoutes implements EspVendor<FakeAccount> {
       return kitError(failure.status, 'Something went wrong. Please try again.');
     }
     const response = kitError(429, 'Too many requests. Please try again later.');
-    const retryAfter = failure.kind === 'rate-limited' ? failure.retryAfterSeconds : 1;
-    response.headers = { 'Retry-After': String(retryAfter) };
+    const { retryAfterSeconds, omitRetryAfter } = rateLimitHint(failure);
+    if (!omitRetryAfter) response.headers = { 'Retry-After': String(retryAfterSeconds) };
     return response;
   }
 

@@ -1,28 +1,21 @@
 import { CategoryMask, stateMask } from './category-block-index';
 import { mailchimpMemberId } from './external-ids';
 import { FakeList, FakeSubscriberRecord } from './fake-list';
-import { SubscriberState, TIMELINE_START, vendorLane } from './subscriber-generator';
+import { TIMELINE_START, vendorLane } from './subscriber-generator';
 import { utcDateTime } from './timestamps';
+import { otherStatusFilter, vendorStatus } from './vendor-statuses';
 
 // Module-level bindings: hot loops reading the global `Math` are ~10x slower under jest's vm.
 const { max, round } = Math;
 
-/** Mailchimp's `status` for each of ours. */
-export const MAILCHIMP_STATUS: Record<SubscriberState, string> = {
-  active: 'subscribed',
-  unsubscribed: 'unsubscribed',
-  bounced: 'cleaned',
-  complained: 'unsubscribed',
-};
-
-/** The `status` filter values Mailchimp accepts; statuses we never generate match nothing. */
+/** The `status` filter values Mailchimp accepts; without one, every status is listed. */
 export const MAILCHIMP_STATUS_FILTERS: Record<string, CategoryMask> = {
   subscribed: stateMask(['active']),
   unsubscribed: stateMask(['unsubscribed', 'complained']),
   cleaned: stateMask(['bounced']),
-  pending: 0,
-  transactional: 0,
-  archived: 0,
+  pending: otherStatusFilter('mailchimp', 'pending'),
+  transactional: otherStatusFilter('mailchimp', 'transactional'),
+  archived: otherStatusFilter('mailchimp', 'archived'),
 };
 
 /** "2019-02-20T16:59:47+00:00", Mailchimp's date format. */
@@ -41,7 +34,7 @@ export function mailchimpMember(list: FakeList, record: FakeSubscriberRecord): u
   const optIn = dates >= 0.09 && dates < 0.16 ? '' : mailchimpTimestamp(record.createdAt);
   const opens = round(list.generator.unit(index, vendorLane(1)) * 100) / 100;
   const id = mailchimpMemberId(record.email);
-  const status = MAILCHIMP_STATUS[record.state];
+  const status = vendorStatus('mailchimp', record);
   return {
     id,
     email_address: record.email,

@@ -10,6 +10,7 @@ import {
   inRange,
   intParam,
   queryValue,
+  rateLimitHint,
 } from './esp-http';
 import { FakeAccount } from './fake-account';
 import { FakeEspRegistry } from './fake-esp-registry';
@@ -101,8 +102,10 @@ export class MailchimpRoutes implements EspVendor<FakeAccount> {
         ? `You have exceeded the limit of ${MAX_CONNECTIONS} simultaneous connections.`
         : 'You have made too many requests. Please try again later.',
     );
-    const retryAfter = failure.kind === 'rate-limited' ? failure.retryAfterSeconds : 1;
-    response.headers = { ...response.headers, 'Retry-After': String(retryAfter) };
+    const { retryAfterSeconds, omitRetryAfter } = rateLimitHint(failure);
+    if (!omitRetryAfter) {
+      response.headers = { ...response.headers, 'Retry-After': String(retryAfterSeconds) };
+    }
     return response;
   }
 

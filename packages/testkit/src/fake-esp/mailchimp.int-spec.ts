@@ -115,6 +115,16 @@ describe('fake ESP: Mailchimp 3.0', () => {
     expect(literal.status).toBe(401);
   });
 
+  it('records the data centre each request was sent to', async () => {
+    server.clearRequests();
+    await get('/lists/l1/members');
+    await get('/ping', basic(KEY), server.mailchimpBaseUrl('eu1'));
+    expect(server.requests.map((r) => [r.esp, r.dc, r.path, r.status])).toEqual([
+      ['mailchimp', 'us6', '/lists/l1/members', 200],
+      ['mailchimp', 'eu1', '/ping', 401],
+    ]);
+  });
+
   it('lists the lists with stats, and answers an unknown list or route with 404 problem+json', async () => {
     const lists = await get<{
       lists: { id: string; stats: Record<string, number> }[];

@@ -54,7 +54,12 @@ describe('fake ESP: mutations between two syncs', () => {
         { authorization: 'Bearer b' },
       );
       pulled.views.push(
-        ...page.data.map((s) => ({ externalId: s.id, email: s.email, status: STATUS[s.status] })),
+        ...page.data.map((s) => ({
+          externalId: s.id,
+          email: s.email,
+          status: STATUS[s.status],
+          rawStatus: s.status,
+        })),
       );
       pulled.firstCursor ??= page.next_cursor ?? undefined;
       if (!page.has_more) return pulled;
@@ -77,6 +82,7 @@ describe('fake ESP: mutations between two syncs', () => {
           externalId: String(s.id),
           email: s.email_address,
           status: STATUS[s.state],
+          rawStatus: s.state,
         })),
       );
       if (!page.pagination.has_next_page) return pulled;
@@ -97,6 +103,7 @@ describe('fake ESP: mutations between two syncs', () => {
           externalId: m.id,
           email: m.email_address,
           status: STATUS[m.status],
+          rawStatus: m.status,
         })),
       );
       offset += page.members.length;

@@ -1,4 +1,4 @@
-import { STATE_CODES, SubscriberGenerator } from './subscriber-generator';
+import { STATE_CODE_MASK, STATE_CODES, SubscriberGenerator } from './subscriber-generator';
 
 describe('SubscriberGenerator', () => {
   it('derives the same subscriber from the same seed, list id and index', () => {
@@ -64,7 +64,7 @@ describe('SubscriberGenerator', () => {
       const generator = new SubscriberGenerator('list', 5, 100_000, complaints);
       const counts: Record<string, number> = {};
       for (let index = 0; index < 100_000; index++) {
-        const state = STATE_CODES[generator.baseCategory(index) & 3];
+        const state = STATE_CODES[generator.baseCategory(index) & STATE_CODE_MASK];
         counts[state] = (counts[state] ?? 0) + 1;
       }
       return counts;
@@ -77,6 +77,28 @@ describe('SubscriberGenerator', () => {
     const kit = tally(true);
     expect(kit.complained).toBeGreaterThan(500);
     expect((kit.unsubscribed + kit.complained) / 100_000).toBeCloseTo(0.07, 1);
+  });
+
+  it('gives every Nth subscriber the next of the vendor statuses outside our model, in turn', () => {
+    const plain = new SubscriberGenerator('list', 5, 100, false);
+    const mixed = new SubscriberGenerator('list', 5, 100, false, { every: 10, kinds: 3 });
+    const code = (g: SubscriberGenerator, index: number): number =>
+      g.baseCategory(index) & STATE_CODE_MASK;
+    const others = [...Array(100).keys()].filter((i) => STATE_CODES[code(mixed, i)] === 'other');
+    expect(others).toEqual([9, 19, 29, 39, 49, 59, 69, 79, 89, 99]);
+    expect(others.map((i) => code(mixed, i) - 4)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]);
+    // Everyone else, and every tier, is exactly as without the option.
+    for (let index = 0; index < 100; index++) {
+      if (!others.includes(index))
+        expect(mixed.baseCategory(index)).toBe(plain.baseCategory(index));
+      expect(mixed.baseCategory(index) & ~STATE_CODE_MASK).toBe(
+        plain.baseCategory(index) & ~STATE_CODE_MASK,
+      );
+    }
+    expect(mixed.baseCategory(109)).toBe(0); // added later: active and free
+    expect(() => new SubscriberGenerator('list', 5, 100, false, { every: 10, kinds: 0 })).toThrow(
+      RangeError,
+    );
   });
 
   it('starts added subscribers (index >= size) active and free', () => {

@@ -3,18 +3,41 @@ import { hashIndex, hashText, unitHash } from './fast-hash';
 // Module-level bindings: hot loops reading the global `Math` are ~10x slower under jest's vm.
 const { floor, max } = Math;
 
-/** Our status of a subscriber; 'complained' exists for Kit only and counts as unsubscribed. */
-export type SubscriberState = 'active' | 'unsubscribed' | 'bounced' | 'complained';
+/**
+ * Our status of a subscriber. 'complained' exists for Kit only and counts as unsubscribed;
+ * 'other' is a vendor status our model does not sync (which one: `FakeSubscriberRecord.otherStatus`).
+ */
+export type SubscriberState = 'active' | 'unsubscribed' | 'bounced' | 'complained' | 'other';
 
-/** State codes: a category is `stateCode | (premium ? 4 : 0)`, so 8 categories in all. */
+/**
+ * State codes: 0-3 are the named states, 4-7 a vendor's first to fourth status outside our
+ * model. A category is `stateCode | (premium ? PREMIUM_BIT : 0)`, so 16 categories in all.
+ */
 export const STATE_CODES: readonly SubscriberState[] = [
   'active',
   'unsubscribed',
   'bounced',
   'complained',
+  'other',
+  'other',
+  'other',
+  'other',
 ];
-export const PREMIUM_BIT = 4;
-export const CATEGORY_COUNT = 8;
+/** The state code of a vendor's first status outside our model. */
+export const OTHER_STATE_BASE = 4;
+/** beehiiv has the most statuses outside our model: validating, pending, needs_attention, paused. */
+export const MAX_OTHER_STATUSES = 4;
+export const STATE_CODE_MASK = 7;
+export const PREMIUM_BIT = 8;
+export const CATEGORY_COUNT = 16;
+
+/** Which subscribers get a vendor status outside our model; `every` 0 means none. */
+export interface OtherStatusPlan {
+  /** Every `every`-th generated subscriber (indices every-1, 2·every-1, ...). */
+  every: number;
+  /** How many such statuses the vendor has; they are handed out in turn. */
+  kinds: number;
+}
 
 /** Hash lanes, one per independent trait; vendor modules use `vendorLane(n)`. */
 const LANE = { uuid: 0, state: 4, tier: 5, first: 6, last: 7, jitter: 8 } as const;
@@ -59,7 +82,11 @@ export class SubscriberGenerator {
     readonly seed: number,
     readonly size: number,
     private readonly withComplaints: boolean,
+    private readonly others: OtherStatusPlan = { every: 0, kinds: 0 },
   ) {
+    if (others.every > 0 && !(others.kinds >= 1 && others.kinds <= MAX_OTHER_STATUSES)) {
+      throw new RangeError(`other statuses: kinds must be from 1 to ${MAX_OTHER_STATUSES}`);
+    }
     this.salt = hashText(`${seed}:${listId}`);
     this.step = max(1, floor((TIMELINE_ANCHOR - TIMELINE_START) / max(size, 1)));
   }
@@ -69,16 +96,24 @@ export class SubscriberGenerator {
     return hashText(`seed:${listId}`);
   }
 
-  /** ~90% active, ~7% unsubscribed (Kit: ~1% of those complained), ~3% bounced; ~5% premium. */
+  /**
+   * ~90% active, ~7% unsubscribed (Kit: ~1% of those complained), ~3% bounced; ~5% premium.
+   * With other statuses planned, every Nth subscriber instead has the vendor's next status
+   * outside our model, in turn (the first such status, the second, ..., then the first again).
+   */
   baseCategory(index: number): number {
     if (index >= this.size) return 0;
+    const premium = unitHash(this.salt, index, LANE.tier) < 0.05 ? PREMIUM_BIT : 0;
+    const { every, kinds } = this.others;
+    if (every > 0 && (index + 1) % every === 0) {
+      return (OTHER_STATE_BASE + (((index + 1) / every - 1) % kinds)) | premium;
+    }
     const roll = unitHash(this.salt, index, LANE.state);
     let state: number;
     if (roll < 0.9) state = 0;
     else if (roll < 0.96) state = 1;
     else if (roll < 0.97) state = this.withComplaints ? 3 : 1;
     else state = 2;
-    const premium = unitHash(this.salt, index, LANE.tier) < 0.05 ? PREMIUM_BIT : 0;
     return state | premium;
   }
 
