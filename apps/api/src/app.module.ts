@@ -1,4 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import {
   EncryptionModule,
   databaseModule,
@@ -7,10 +8,12 @@ import {
 } from '@subscribernest/shared';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { AuthModule } from './auth/auth.module';
+import { EspConnectionsModule } from './esp-connections/esp-connections.module';
 import { HealthModule } from './health/health.module';
 import { MetricsController } from './health/metrics.controller';
 import { BodyParserErrorMiddleware } from './http/body-parser-error.middleware';
 import { ApiQueuesModule } from './queues/api-queues.module';
+import { SyncModule } from './sync/sync.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -28,6 +31,7 @@ export class AppModule implements NestModule {
         queueRootModule('producer'),
         ApiQueuesModule,
         EncryptionModule,
+        EventEmitterModule.forRoot(),
         PrometheusModule.register({
           path: '/metrics',
           controller: MetricsController,
@@ -35,6 +39,8 @@ export class AppModule implements NestModule {
         }),
         HealthModule,
         AuthModule,
+        EspConnectionsModule,
+        SyncModule,
       ],
     };
   }

@@ -15,6 +15,7 @@ export * from './entities';
 export * from './esp';
 export * from './events/domain-event';
 export * from './events/event-names';
+export * from './events/outbox-relay.service';
 export * from './events/sync-requested.event';
 export * from './health/platform-health.module';
 export * from './health/platform-health.service';

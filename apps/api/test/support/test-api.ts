@@ -45,6 +45,8 @@ export interface TestApi {
   encryption: EncryptionService;
   /** A reader of the app's `email` queue (same Redis and prefix). */
   emailQueue: Queue;
+  /** A reader of the app's `domain-events` queue (same Redis and prefix). */
+  domainEventsQueue: Queue;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,10 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     connection: { url: testRedisUrl() },
     prefix: queues.prefix,
   });
+  const domainEventsQueue = new Queue(QUEUE.domainEvents, {
+    connection: { url: testRedisUrl() },
+    prefix: queues.prefix,
+  });
   return {
     app,
     http: () => request(app.getHttpServer()),
@@ -93,9 +99,11 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       HMAC_KEY: env.HMAC_KEY,
     }),
     emailQueue,
+    domainEventsQueue,
     close: async () => {
       await app.close();
       await emailQueue.close();
+      await domainEventsQueue.close();
       await database.drop();
       await queues.cleanup();
     },

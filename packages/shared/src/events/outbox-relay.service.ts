@@ -1,0 +1,122 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { DataSource, IsNull } from 'typeorm';
+import { OutboxEvent } from '../entities/outbox-event.entity';
+import { QUEUE } from '../queues/queue-names';
+import { isEventName } from './domain-event';
+
+/** How long one publish waits for Redis (connecting, then adding) before it gives up. */
+export const OUTBOX_PUBLISH_TIMEOUT_MS = 3_000;
+
+/** `last_error` is for people; keep it short. */
+const MAX_ERROR_LENGTH = 1_000;
+
+/** The part of an outbox row that publishing needs. */
+export type OutboxMessage = Pick<OutboxEvent, 'id' | 'eventType' | 'payload'>;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Publishes one outbox row to the `domain-events` queue (job name = event type, job id = event
+ * id, so publishing twice is harmless) and marks it published. Used by the api's fast path right
+ * after the transaction that wrote the row commits, and by the worker's sweeper for rows that
+ * path missed. Never throws for Redis trouble: a row it cannot publish stays unpublished, with
+ * the attempt counted and the reason kept in `last_error`, for the sweeper to retry.
+ */
+@Injectable()
+export class OutboxRelayService {
+  private readonly logger = new Logger(OutboxRelayService.name);
+
+  constructor(
+    @InjectQueue(QUEUE.domainEvents) private readonly queue: Queue,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * True once the event is on the queue (and, unless the database failed just then, the row
+   * marked published); false when it stays pending. A row left unmarked is re-published by the
+   * sweeper, which the job id makes harmless.
+   */
+  async publish(message: OutboxMessage): Promise<boolean> {
+    try {
+      if (!isEventName(message.eventType)) {
+        throw new Error(`unknown event type "${message.eventType}"`);
+      }
+      // A queue created while Redis was down waits for it forever: bound that wait.
+      await withTimeout(
+        this.queue.waitUntilReady(),
+        OUTBOX_PUBLISH_TIMEOUT_MS,
+        'connecting to Redis',
+      );
+      await withTimeout(
+        this.queue.add(message.eventType, message.payload, { jobId: message.id }),
+        OUTBOX_PUBLISH_TIMEOUT_MS,
+        'adding the event job',
+      );
+    } catch (error) {
+      const reason = (error as Error).message.slice(0, MAX_ERROR_LENGTH);
+      await this.recordFailure(message.id, reason);
+      this.logger.warn({
+        msg: 'Outbox event not published; it stays pending for the sweeper',
+        eventId: message.id,
+        eventType: message.eventType,
+        reason,
+      });
+      return false;
+    }
+    try {
+      await this.markPublished(message.id);
+    } catch (error) {
+      this.logger.warn({
+        msg: 'Outbox event published but not marked; the sweeper will re-publish it harmlessly',
+        eventId: message.id,
+        reason: (error as Error).message,
+      });
+      return true;
+    }
+    this.logger.log({
+      msg: 'Outbox event published',
+      eventId: message.id,
+      eventType: message.eventType,
+    });
+    return true;
+  }
+
+  private async markPublished(id: string): Promise<void> {
+    await this.dataSource
+      .createQueryBuilder()
+      .update(OutboxEvent)
+      .set({
+        publishedAt: () => 'now()',
+        publishAttempts: () => 'publish_attempts + 1',
+        lastError: null,
+      })
+      .where({ id, publishedAt: IsNull() })
+      .execute();
+  }
+
+  /** Best effort: the database may be what failed; the row is pending either way. */
+  private async recordFailure(id: string, reason: string): Promise<void> {
+    try {
+      await this.dataSource
+        .createQueryBuilder()
+        .update(OutboxEvent)
+        .set({ publishAttempts: () => 'publish_attempts + 1', lastError: reason })
+        .where({ id, publishedAt: IsNull() })
+        .execute();
+    } catch (error) {
+      this.logger.warn({
+        msg: 'Could not record the outbox publish failure',
+        eventId: id,
+        reason: (error as Error).message,
+      });
+    }
+  }
+}
