@@ -7,7 +7,10 @@ import {
   loggerModule,
   queueRootModule,
 } from '@subscribernest/shared';
+import { EventsModule } from './events/events.module';
 import { OpsModule } from './ops/ops.module';
+import { SchedulersModule } from './schedulers/schedulers.module';
+import { SyncModule } from './sync/sync.module';
 
 @Module({})
 export class WorkerModule {
@@ -27,6 +30,9 @@ export class WorkerModule {
         ScheduleModule.forRoot(),
         EventEmitterModule.forRoot(),
         OpsModule,
+        EventsModule,
+        SyncModule,
+        SchedulersModule,
       ],
     };
   }

@@ -1,5 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { runMigrations } from '@subscribernest/shared';
+import {
+  DEFAULT_JOB_OPTIONS,
+  DomainEventPayloads,
+  EVENT,
+  JOB,
+  JobRun,
+  QUEUE,
+  runMigrations,
+} from '@subscribernest/shared';
 import {
   createTestDatabase,
   createTestQueuePrefix,
@@ -8,7 +17,11 @@ import {
   startService,
   TestDatabase,
   TestQueuePrefix,
+  testRedisUrl,
+  waitFor,
 } from '@subscribernest/testkit';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
 
 const ENTRY = resolve(__dirname, '../dist/main.js');
 // Run from an empty directory so no developer .env file leaks into the test.
@@ -65,6 +78,77 @@ describe('worker process', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.every((line) => line.service === 'worker')).toBe(true);
     expect(lines.some((line) => String(line.msg).includes('worker started'))).toBe(true);
+  });
+
+  it('consumes a domain event once ready, enqueues the sync, audits the job, and drains on SIGTERM', async () => {
+    const opsPort = await freePort();
+    const queue = (name: typeof QUEUE.domainEvents | typeof QUEUE.subscriberSync) =>
+      new Queue(name, {
+        connection: { url: testRedisUrl() },
+        prefix: queues.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
+      });
+    const events = queue(QUEUE.domainEvents);
+    const syncs = queue(QUEUE.subscriberSync);
+    const dataSource = new DataSource({ type: 'postgres', url: database.url });
+    await dataSource.initialize();
+    try {
+      // Published while no worker runs: picked up once the worker is ready.
+      const event: DomainEventPayloads[typeof EVENT.syncRequested] = {
+        eventId: randomUUID(),
+        espConnectionId: randomUUID(),
+        userId: randomUUID(),
+        syncRunId: randomUUID(),
+        requestedAt: new Date().toISOString(),
+      };
+      await events.add(EVENT.syncRequested, event, { jobId: event.eventId });
+
+      const worker = await startService({
+        entry: ENTRY,
+        cwd: CWD,
+        env: serviceEnv({
+          databaseUrl: database.url,
+          queuePrefix: queues.prefix,
+          extra: { OPS_PORT: String(opsPort), DOMAIN_EVENTS_CONCURRENCY: '2' },
+        }),
+        readyUrl: `http://127.0.0.1:${opsPort}/health`,
+      });
+
+      const job = await waitFor(async () => syncs.getJob(event.syncRunId), {
+        description: 'the sync-publication job',
+      });
+      expect(job.name).toBe(JOB.syncPublication);
+      expect(job.data).toEqual({
+        espConnectionId: event.espConnectionId,
+        syncRunId: event.syncRunId,
+        trigger: 'manual',
+      });
+      await waitFor(
+        async () => {
+          const rows = await dataSource.query<Pick<JobRun, 'status'>[]>(
+            'SELECT status FROM job_runs WHERE queue = $1 AND job_id = $2',
+            [QUEUE.domainEvents, event.eventId],
+          );
+          return rows[0]?.status === 'completed';
+        },
+        { description: 'the audit row of the event job' },
+      );
+
+      expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      const messages = worker
+        .output()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg?: string; queues?: unknown });
+      const started = messages.find((line) => line.msg === 'workers started');
+      expect(started?.queues).toEqual([{ queue: QUEUE.domainEvents, concurrency: 2 }]);
+      expect(messages.some((line) => line.msg === 'domain event received')).toBe(true);
+      expect(messages.some((line) => line.msg === 'workers stopped')).toBe(true);
+    } finally {
+      await events.close();
+      await syncs.close();
+      await dataSource.destroy();
+    }
   });
 
   it('refuses to start with one line naming a malformed variable', async () => {

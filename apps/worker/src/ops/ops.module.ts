@@ -1,11 +1,25 @@
 import { Module } from '@nestjs/common';
-import { PlatformHealthModule } from '@subscribernest/shared';
+import { DiscoveryModule } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { JobRun, PlatformHealthModule } from '@subscribernest/shared';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { JobAuditListener } from './job-audit.listener';
+import { JobRunRepository } from './job-run.repository';
 import { OpsServer } from './ops-server';
+import { QueueWorkersService } from './queue-workers.service';
 
+/**
+ * What keeps the worker operable: the ops listener (health, metrics), the lifecycle of every
+ * BullMQ worker (start when ready, handler check, drain on shutdown) and the `job_runs` audit.
+ */
 @Module({
-  imports: [PlatformHealthModule, PrometheusModule.register({ defaultMetrics: { enabled: true } })],
-  providers: [OpsServer],
-  exports: [OpsServer],
+  imports: [
+    DiscoveryModule,
+    TypeOrmModule.forFeature([JobRun]),
+    PlatformHealthModule,
+    PrometheusModule.register({ defaultMetrics: { enabled: true } }),
+  ],
+  providers: [OpsServer, JobRunRepository, JobAuditListener, QueueWorkersService],
+  exports: [OpsServer, QueueWorkersService],
 })
 export class OpsModule {}

@@ -125,4 +125,14 @@ export class WorkerEnv extends SharedEnv {
   @IsInt()
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 25_000;
+
+  /**
+   * Jobs of the `domain-events` queue one worker process runs at once. Each only re-emits an
+   * event and enqueues follow-up jobs, so a higher number mostly waits on Redis and Postgres.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  DOMAIN_EVENTS_CONCURRENCY = 10;
 }

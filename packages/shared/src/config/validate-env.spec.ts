@@ -28,6 +28,11 @@ describe('validateEnv', () => {
     expect(env.QUEUE_PREFIX).toBe('sn');
     expect(env.NODE_ENV).toBe('development');
     expect(validateEnv(WorkerEnv, valid()).OPS_PORT).toBe(4100);
+    expect(validateEnv(WorkerEnv, valid()).DOMAIN_EVENTS_CONCURRENCY).toBe(10);
+    expect(
+      validateEnv(WorkerEnv, { ...valid(), DOMAIN_EVENTS_CONCURRENCY: '3' })
+        .DOMAIN_EVENTS_CONCURRENCY,
+    ).toBe(3);
     expect(validateEnv(ApiEnv, valid()).PORT).toBe(4000);
   });
 
@@ -85,6 +90,15 @@ describe('validateEnv', () => {
     ],
   ])('names %s when it is malformed', (name, value, message) => {
     const error = problemsOf({ ...valid(), [name]: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toContain(message);
+  });
+
+  it.each([
+    ['0', 'DOMAIN_EVENTS_CONCURRENCY must not be less than 1'],
+    ['101', 'DOMAIN_EVENTS_CONCURRENCY must not be greater than 100'],
+  ])('names DOMAIN_EVENTS_CONCURRENCY when it is %s', (value, message) => {
+    const error = problemsOf({ ...valid(), DOMAIN_EVENTS_CONCURRENCY: value }, WorkerEnv);
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]).toContain(message);
   });

@@ -1,0 +1,106 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { dataSourceOptions, JobRun, runMigrations } from '@subscribernest/shared';
+import { createTestDatabase, TestDatabase } from '@subscribernest/testkit';
+import { DataSource, Repository } from 'typeorm';
+import { JobRunRecord, JobRunRepository } from './job-run.repository';
+
+describe('JobRunRepository', () => {
+  let database: TestDatabase;
+  let moduleRef: TestingModule;
+  let repository: JobRunRepository;
+  let rows: Repository<JobRun>;
+
+  const observation = (overrides: Partial<JobRunRecord>): JobRunRecord => ({
+    queue: 'email',
+    name: 'login-code',
+    jobId: 'job-1',
+    userId: null,
+    status: 'active',
+    attempts: 1,
+    maxAttempts: 3,
+    lastError: null,
+    startedAt: new Date('2030-01-01T00:00:00Z'),
+    finishedAt: null,
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ setup: runMigrations });
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ ...dataSourceOptions(database.url), logging: false }),
+        TypeOrmModule.forFeature([JobRun]),
+      ],
+      providers: [JobRunRepository],
+    }).compile();
+    await moduleRef.init();
+    repository = moduleRef.get(JobRunRepository);
+    rows = moduleRef.get(DataSource).getRepository(JobRun);
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await database?.drop();
+  });
+
+  it('keeps one row per (queue, job id) that only moves forward, whatever the write order', async () => {
+    const jobId = 'out-of-order';
+    const failed = observation({
+      jobId,
+      status: 'failed',
+      attempts: 1,
+      lastError: 'Error: timeout',
+    });
+    const secondActive = observation({
+      jobId,
+      status: 'active',
+      attempts: 2,
+      startedAt: new Date('2030-01-01T00:00:05Z'),
+    });
+    const completed = observation({
+      jobId,
+      status: 'completed',
+      attempts: 2,
+      finishedAt: new Date('2030-01-01T00:00:06Z'),
+    });
+    // Arrive late or twice: the completed second attempt must win.
+    for (const run of [completed, observation({ jobId }), secondActive, failed, completed]) {
+      await repository.record(run);
+    }
+    const all = await rows.findBy({ queue: 'email', jobId });
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({
+      status: 'completed',
+      attempts: 2,
+      maxAttempts: 3,
+      lastError: null,
+      finishedAt: new Date('2030-01-01T00:00:06Z'),
+    });
+  });
+
+  it('keeps the first start time, the last error, and an owner set earlier', async () => {
+    const jobId = 'kept-fields';
+    const userId = '00000000-0000-4000-8000-000000000001';
+    await repository.record(observation({ jobId, userId }));
+    await repository.record(
+      observation({ jobId, status: 'failed', attempts: 1, lastError: 'Error: first' }),
+    );
+    await repository.record(
+      observation({ jobId, attempts: 2, startedAt: new Date('2030-01-01T00:01:00Z') }),
+    );
+    expect(await rows.findOneByOrFail({ queue: 'email', jobId })).toMatchObject({
+      status: 'active',
+      attempts: 2,
+      userId,
+      lastError: 'Error: first',
+      startedAt: new Date('2030-01-01T00:00:00Z'),
+    });
+  });
+
+  it('tells queues apart', async () => {
+    await repository.record(observation({ queue: 'billing', name: 'close-period', jobId: 'same' }));
+    await repository.record(observation({ queue: 'email', jobId: 'same' }));
+    expect(await rows.countBy({ jobId: 'same' })).toBe(2);
+  });
+});

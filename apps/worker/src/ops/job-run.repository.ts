@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { JobRun, JobRunStatus } from '@subscribernest/shared';
+import { Repository } from 'typeorm';
+
+/** One observation of a job, as the audit writes it. */
+export interface JobRunRecord {
+  queue: string;
+  name: string;
+  jobId: string;
+  userId: string | null;
+  status: Exclude<JobRunStatus, 'queued'>;
+  /** Attempts started so far, this one included. */
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** How far along a job is within one attempt: a later observation never loses to an earlier one. */
+const STATUS_RANK = (column: string) =>
+  `CASE ${column} WHEN 'queued' THEN 0 WHEN 'active' THEN 1 ELSE 2 END`;
+
+/** Queries on `job_runs`, the durable audit of background jobs (Redis trims its own). */
+@Injectable()
+export class JobRunRepository {
+  constructor(@InjectRepository(JobRun) private readonly runs: Repository<JobRun>) {}
+
+  /**
+   * Upserts the row of (queue, job id). Observations can arrive out of order (the writes are
+   * asynchronous, and a retry may run on another replica), so the row only moves forward: to a
+   * later attempt, or to a later status within the same attempt. Writing the same observation twice
+   * changes nothing.
+   */
+  async record(run: JobRunRecord): Promise<void> {
+    await this.runs.query(
+      `INSERT INTO job_runs AS run
+         (queue, name, job_id, user_id, status, attempts, max_attempts, last_error, started_at,
+          finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (queue, job_id) DO UPDATE SET
+         name = EXCLUDED.name,
+         user_id = COALESCE(run.user_id, EXCLUDED.user_id),
+         status = EXCLUDED.status,
+         attempts = EXCLUDED.attempts,
+         max_attempts = EXCLUDED.max_attempts,
+         last_error = COALESCE(EXCLUDED.last_error, run.last_error),
+         started_at = COALESCE(run.started_at, EXCLUDED.started_at),
+         finished_at = EXCLUDED.finished_at,
+         updated_at = now()
+       WHERE (run.attempts, ${STATUS_RANK('run.status')})
+           < (EXCLUDED.attempts, ${STATUS_RANK('EXCLUDED.status')})`,
+      [
+        run.queue,
+        run.name,
+        run.jobId,
+        run.userId,
+        run.status,
+        run.attempts,
+        run.maxAttempts,
+        run.lastError,
+        run.startedAt,
+        run.finishedAt,
+      ],
+    );
+  }
+}

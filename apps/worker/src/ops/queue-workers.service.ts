@@ -1,0 +1,142 @@
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DiscoveryService } from '@nestjs/core';
+import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
+import { QueueName, WorkerEnv } from '@subscribernest/shared';
+import { Worker } from 'bullmq';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { assertEveryJobHasAHandler } from './job-handler-coverage';
+import { JobAuditListener } from './job-audit.listener';
+import { describeJobError } from './job-error';
+import { QueueProcessor } from './queue-processor';
+
+/** Redis errors repeat on every reconnect attempt; log them this often at most, per queue. */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * Owns the lifecycle of every BullMQ worker in this process (the QueueProcessor providers):
+ *
+ * - start-up: checks that each processed queue has a handler for every job name of the shared
+ *   contract (otherwise the process stops with one message naming them), applies the configured
+ *   concurrency, attaches the error log and the job audit, and only then starts the workers, once
+ *   the whole application is initialised (the database connected, the `@OnEvent` listeners
+ *   registered). The workers are created with `autorun: false` (see QueueWorker).
+ * - shutdown (SIGTERM): before any connection closes, stops every worker from fetching, lets active
+ *   jobs finish, waits for their audit rows, and only then lets Nest close the queues, Redis and
+ *   Postgres. The process watchdog (SHUTDOWN_TIMEOUT_MS) bounds the wait; a job cut off by it is
+ *   handed back by BullMQ's stalled-job check and runs again.
+ */
+@Injectable()
+export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private processors: QueueProcessor<QueueName>[] = [];
+  private started: Promise<void> = Promise.resolve();
+  private readonly lastErrorLog = new Map<string, number>();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly config: ConfigService<WorkerEnv, true>,
+    private readonly eventEmitterReadiness: EventEmitterReadinessWatcher,
+    private readonly audit: JobAuditListener,
+    @InjectPinoLogger(QueueWorkersService.name) private readonly logger: PinoLogger,
+  ) {}
+
+  /** The BullMQ workers of this process, one per processed queue. */
+  get workers(): Worker[] {
+    return this.processors.map((processor) => processor.worker);
+  }
+
+  /** The queues this worker processes. */
+  get queues(): string[] {
+    return this.workers.map((worker) => worker.name);
+  }
+
+  onApplicationBootstrap(): void {
+    this.processors = this.discovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter(
+        (instance): instance is QueueProcessor<QueueName> => instance instanceof QueueProcessor,
+      );
+
+    assertEveryJobHasAHandler(
+      this.processors.map((processor) => ({
+        queue: processor.worker.name,
+        declaredQueue: processor.queue,
+        jobNames: processor.handledJobNames(),
+      })),
+    );
+
+    for (const processor of this.processors) {
+      const worker = processor.worker;
+      worker.concurrency = this.config.get(processor.concurrencySetting, { infer: true });
+      worker.on('error', (error: Error) => this.logWorkerError(worker.name, error));
+      this.audit.watch(worker);
+    }
+    // Not awaited: the event listeners are registered by another module's bootstrap hook, which
+    // may run after this one. The workers start as soon as they are.
+    this.started = this.start();
+  }
+
+  /** Resolves once every worker has been started (tests wait on it). */
+  whenStarted(): Promise<void> {
+    return this.started;
+  }
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    if (this.processors.length === 0) return;
+    this.logger.info(
+      { signal, queues: this.queues },
+      'stopping workers: no new jobs, waiting for active ones to finish',
+    );
+    await Promise.all(
+      this.processors.map((processor) =>
+        processor.worker.close().catch((error: unknown) => {
+          this.logger.error(
+            { queue: processor.worker.name, error: describeJobError(error) },
+            'worker did not close cleanly',
+          );
+        }),
+      ),
+    );
+    await this.audit.drain();
+    this.logger.info({ queues: this.queues }, 'workers stopped');
+  }
+
+  private async start(): Promise<void> {
+    try {
+      await this.eventEmitterReadiness.waitUntilReady();
+    } catch (error) {
+      this.logger.fatal(
+        { error: describeJobError(error) },
+        'event listeners failed to register: not starting any worker',
+      );
+      return;
+    }
+    for (const processor of this.processors) this.run(processor.worker);
+    this.logger.info(
+      {
+        queues: this.processors.map((processor) => ({
+          queue: processor.worker.name,
+          concurrency: processor.worker.concurrency,
+        })),
+      },
+      'workers started',
+    );
+  }
+
+  private run(worker: Worker): void {
+    worker.run().catch((error: unknown) => {
+      this.logger.fatal(
+        { queue: worker.name, error: describeJobError(error) },
+        'worker stopped unexpectedly',
+      );
+    });
+  }
+
+  private logWorkerError(queue: string, error: Error): void {
+    const now = Date.now();
+    if (now - (this.lastErrorLog.get(queue) ?? 0) < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLog.set(queue, now);
+    this.logger.warn({ queue, error: describeJobError(error) }, 'worker error');
+  }
+}
