@@ -7,12 +7,17 @@ import {
   queueRootModule,
 } from '@subscribernest/shared';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { AccountModule } from './account/account.module';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { EspConnectionsModule } from './esp-connections/esp-connections.module';
 import { HealthModule } from './health/health.module';
 import { MetricsController } from './health/metrics.controller';
 import { BodyParserErrorMiddleware } from './http/body-parser-error.middleware';
+import { JobsModule } from './jobs/jobs.module';
 import { ApiQueuesModule } from './queues/api-queues.module';
+import { SubscribersModule } from './subscribers/subscribers.module';
 import { SyncModule } from './sync/sync.module';
 
 @Module({})
@@ -39,8 +44,13 @@ export class AppModule implements NestModule {
         }),
         HealthModule,
         AuthModule,
+        AccountModule,
         EspConnectionsModule,
         SyncModule,
+        SubscribersModule,
+        DashboardModule,
+        JobsModule,
+        AdminModule,
       ],
     };
   }

@@ -111,4 +111,17 @@ describe('api process', () => {
       'api: Invalid configuration: PORT must be an integer between 1 and 65535; HMAC_KEY is required',
     );
   });
+
+  it('refuses to start with one line when ACCOUNT_DELETION_GRACE_DAYS is malformed', async () => {
+    const env = serviceEnv({ databaseUrl: database.url, queuePrefix: queues.prefix });
+    const api = await startService({
+      entry: ENTRY,
+      cwd: CWD,
+      env: { ...env, ACCOUNT_DELETION_GRACE_DAYS: '0' },
+    });
+    expect(await api.exited).toEqual({ code: 1, signal: null });
+    expect(api.output().trim()).toBe(
+      'api: Invalid configuration: ACCOUNT_DELETION_GRACE_DAYS must be a whole number of days from 1 to 365',
+    );
+  });
 });

@@ -20,6 +20,7 @@ import {
 } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { User } from '@subscribernest/shared';
+import { AllowedDuringDeletion } from '../account/allowed-during-deletion.decorator';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { SuccessResponseDto } from '../http/success-response.dto';
 import { AuthService } from './auth.service';
@@ -110,6 +111,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @AllowedDuringDeletion()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Revoke the current session: its token stops working at once' })
   @ApiOkResponse({ type: SuccessResponseDto })

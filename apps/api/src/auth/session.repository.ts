@@ -25,6 +25,17 @@ export class SessionRepository {
       .getOne() as Promise<(Session & { user: User }) | null>;
   }
 
+  /** The session with this id, with its user, if it is neither revoked nor expired. */
+  findActiveById(id: string): Promise<(Session & { user: User }) | null> {
+    return this.sessions
+      .createQueryBuilder('session')
+      .innerJoinAndSelect('session.user', 'user')
+      .where('session.id = :id', { id })
+      .andWhere('session.revokedAt IS NULL')
+      .andWhere('session.expiresAt > now()')
+      .getOne() as Promise<(Session & { user: User }) | null>;
+  }
+
   /** Revokes a session (idempotent): its token stops working at once. */
   async revoke(id: string): Promise<void> {
     await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: () => 'now()' });

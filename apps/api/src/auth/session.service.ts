@@ -36,6 +36,15 @@ export class SessionService {
     return session ? { user: session.user, sessionId: session.id } : null;
   }
 
+  /**
+   * Who holds the live session `sessionId`, for credentials derived from a session (the Bull
+   * Board cookie), so revoking the session revokes them too.
+   */
+  async authenticateSessionId(sessionId: string): Promise<AuthContext | null> {
+    const session = await this.sessions.findActiveById(sessionId);
+    return session ? { user: session.user, sessionId: session.id } : null;
+  }
+
   revoke(sessionId: string): Promise<void> {
     return this.sessions.revoke(sessionId);
   }

@@ -35,6 +35,26 @@ export class UserRepository {
     return { user, created: (inserted.raw as unknown[]).length > 0 };
   }
 
+  /**
+   * Records a deletion request and returns the user; a pending request keeps its first date, so
+   * asking twice never postpones the deletion.
+   */
+  async requestDeletion(id: string): Promise<User | null> {
+    await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({ deleteRequestedAt: () => 'COALESCE(delete_requested_at, now())' })
+      .where('id = :id', { id })
+      .execute();
+    return this.findById(id);
+  }
+
+  /** Withdraws a pending deletion request (idempotent) and returns the user. */
+  async cancelDeletion(id: string): Promise<User | null> {
+    await this.users.update({ id }, { deleteRequestedAt: null });
+    return this.findById(id);
+  }
+
   /** Marks onboarding done (idempotent) and returns the updated user. */
   async markOnboarded(id: string): Promise<User | null> {
     await this.users.update({ id }, { isOnboarded: true });

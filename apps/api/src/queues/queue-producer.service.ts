@@ -14,7 +14,8 @@ export const ENQUEUE_TIMEOUT_MS = 3_000;
 /** Redis connection errors repeat on every reconnect attempt; log them this often at most. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** `promise`, or a rejection naming `what` after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);

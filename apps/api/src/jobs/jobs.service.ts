@@ -1,0 +1,23 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { User } from '@subscribernest/shared';
+import { JobRunDto } from './dto/job-run.dto';
+import { JobRunRepository } from './job-run.repository';
+
+/** Job status for its owner or an admin, read from Postgres (Redis trims its own records). */
+@Injectable()
+export class JobsService {
+  constructor(private readonly runs: JobRunRepository) {}
+
+  /**
+   * The job `id` names (a `job_runs` id or a BullMQ job id). A sync the worker has not recorded
+   * yet is answered from its sync run. Anyone but its owner or an admin gets a 404.
+   */
+  async findForViewer(id: string, viewer: User): Promise<JobRunDto> {
+    const scope = { userId: viewer.id, isAdmin: viewer.role === 'admin' };
+    const run = await this.runs.findVisible(id, scope);
+    if (run) return JobRunDto.from(run);
+    const syncRun = await this.runs.findVisibleSyncRun(id, scope);
+    if (syncRun) return JobRunDto.fromSyncRun(syncRun);
+    throw new NotFoundException('Job not found');
+  }
+}

@@ -1,0 +1,56 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { SUBSCRIBER_STATUSES, SubscriberStatus } from '@subscribernest/shared';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export const SUBSCRIBERS_DEFAULT_LIMIT = 20;
+export const SUBSCRIBERS_MAX_LIMIT = 100;
+
+/** `?page=&limit=&status=&cursor=` of the subscriber lists. */
+export class SubscriberListQueryDto {
+  @ApiPropertyOptional({
+    minimum: 1,
+    default: 1,
+    description: 'Page number (offset paging). Not allowed together with `cursor`.',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page?: number;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: SUBSCRIBERS_MAX_LIMIT,
+    default: SUBSCRIBERS_DEFAULT_LIMIT,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(SUBSCRIBERS_MAX_LIMIT)
+  limit: number = SUBSCRIBERS_DEFAULT_LIMIT;
+
+  @ApiPropertyOptional({
+    enum: SUBSCRIBER_STATUSES,
+    description: 'Only subscribers in this status',
+  })
+  @IsOptional()
+  @IsIn(SUBSCRIBER_STATUSES, {
+    message: `status must be one of: ${SUBSCRIBER_STATUSES.join(', ')}`,
+  })
+  status?: SubscriberStatus;
+
+  @ApiPropertyOptional({
+    description:
+      'Keyset paging: the `nextCursor` of the previous answer, passed back unchanged. Each page ' +
+      'costs the same however deep it is.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  @Matches(/^[A-Za-z0-9_-]+$/, {
+    message: 'cursor is not a cursor this list gave out (pass back nextCursor unchanged)',
+  })
+  cursor?: string;
+}

@@ -1,0 +1,209 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EspType, Subscriber, SubscriberStatus } from '@subscribernest/shared';
+import { Repository, SelectQueryBuilder } from 'typeorm';
+
+/** Which slice of a list to read: an offset page, or the rows after a keyset position. */
+export interface SubscriberSlice {
+  status?: SubscriberStatus;
+  /** Rows to read (callers ask for one more than they answer, to know whether more follow). */
+  take: number;
+  /** Offset paging: rows to skip. */
+  skip?: number;
+}
+
+/** A row of a list: what SubscriberDto shows, nothing secret. */
+export type ListedSubscriber = Pick<
+  Subscriber,
+  | 'id'
+  | 'espConnectionId'
+  | 'emailMasked'
+  | 'firstName'
+  | 'lastName'
+  | 'status'
+  | 'subscribedAt'
+  | 'unsubscribedAt'
+>;
+
+export type ListedSubscriberWithEsp = ListedSubscriber & { espType: EspType };
+
+/** A row of an export, address still encrypted. */
+export interface ExportSubscriberRow {
+  id: string;
+  email_encrypted: string;
+  first_name: string | null;
+  last_name: string | null;
+  status: SubscriberStatus;
+  subscribed_at: Date | null;
+  unsubscribed_at: Date | null;
+  external_id: string;
+}
+
+const LISTED_COLUMNS = [
+  'subscriber.id',
+  'subscriber.espConnectionId',
+  'subscriber.emailMasked',
+  'subscriber.firstName',
+  'subscriber.lastName',
+  'subscriber.status',
+  'subscriber.subscribedAt',
+  'subscriber.unsubscribedAt',
+];
+
+const EXPORT_SELECT = `
+  SELECT s.id, s.email_encrypted, s.first_name, s.last_name, s.status, s.subscribed_at,
+         s.unsubscribed_at, s.external_id
+    FROM subscribers s
+    JOIN esp_connections c ON c.id = s.esp_connection_id AND c.user_id = $2
+   WHERE s.esp_connection_id = $1`;
+
+/**
+ * Queries on `subscribers`. Every method takes the caller's `userId` and reaches rows only
+ * through that user's connections (an inner join on `esp_connections.user_id`), so another
+ * user's subscribers do not exist here. Lists are in id order, which the
+ * `(esp_connection_id, id)` and `(esp_connection_id, status, id)` indexes serve directly: a
+ * keyset page (`id > last`) costs the same however deep it is.
+ */
+@Injectable()
+export class SubscriberRepository {
+  constructor(@InjectRepository(Subscriber) private readonly subscribers: Repository<Subscriber>) {}
+
+  /** One page of a connection's subscribers, after `afterId` when given. */
+  findPageForUser(
+    userId: string,
+    connectionId: string,
+    slice: SubscriberSlice,
+    afterId?: string,
+  ): Promise<ListedSubscriber[]> {
+    const query = this.connectionQuery(userId, connectionId, slice.status)
+      .select(LISTED_COLUMNS)
+      .orderBy('subscriber.id', 'ASC')
+      .limit(slice.take)
+      .offset(slice.skip);
+    if (afterId) query.andWhere('subscriber.id > :afterId', { afterId });
+    return query.getMany();
+  }
+
+  /** How many subscribers of the connection (in `status`, when given). */
+  async countForUser(
+    userId: string,
+    connectionId: string,
+    status?: SubscriberStatus,
+  ): Promise<number> {
+    const row = await this.connectionQuery(userId, connectionId, status)
+      .select('count(*)', 'count')
+      .getRawOne<{ count: string }>();
+    return Number(row?.count ?? 0);
+  }
+
+  /** Subscribers of the connection per status, in one grouped query. */
+  async countByStatusForUser(
+    userId: string,
+    connectionId: string,
+  ): Promise<Record<SubscriberStatus, number>> {
+    const rows = await this.connectionQuery(userId, connectionId)
+      .select('subscriber.status', 'status')
+      .addSelect('count(*)', 'count')
+      .groupBy('subscriber.status')
+      .getRawMany<{ status: SubscriberStatus; count: string }>();
+    const counts: Record<SubscriberStatus, number> = { active: 0, unsubscribed: 0, bounced: 0 };
+    for (const row of rows) counts[row.status] = Number(row.count);
+    return counts;
+  }
+
+  /** A subscriber's encrypted address and connection, if it belongs to one of the user's. */
+  findEncryptedEmailForUser(
+    userId: string,
+    subscriberId: string,
+  ): Promise<Pick<Subscriber, 'id' | 'espConnectionId' | 'emailEncrypted'> | null> {
+    return this.subscribers
+      .createQueryBuilder('subscriber')
+      .innerJoin('subscriber.espConnection', 'connection', 'connection.userId = :userId', {
+        userId,
+      })
+      .select(['subscriber.id', 'subscriber.espConnectionId', 'subscriber.emailEncrypted'])
+      .where('subscriber.id = :subscriberId', { subscriberId })
+      .getOne();
+  }
+
+  /**
+   * The next `size` rows of an export, in id order after `afterId` (from the start when null).
+   * Each batch is one short indexed query: no transaction or connection is held between
+   * batches, so a slow download pins nothing in Postgres.
+   */
+  findExportBatchForUser(
+    userId: string,
+    connectionId: string,
+    afterId: string | null,
+    size: number,
+  ): Promise<ExportSubscriberRow[]> {
+    return afterId === null
+      ? this.subscribers.query(`${EXPORT_SELECT} ORDER BY s.id LIMIT $3`, [
+          connectionId,
+          userId,
+          size,
+        ])
+      : this.subscribers.query(`${EXPORT_SELECT} AND s.id > $4 ORDER BY s.id LIMIT $3`, [
+          connectionId,
+          userId,
+          size,
+          afterId,
+        ]);
+  }
+
+  /**
+   * One page of the user's subscribers across all their connections, in (connection id, id)
+   * order, after the keyset position `after` when given, each with its connection's ESP.
+   */
+  async findPageAcrossConnectionsForUser(
+    userId: string,
+    slice: SubscriberSlice,
+    after?: { connectionId: string; id: string },
+  ): Promise<ListedSubscriberWithEsp[]> {
+    const query = this.userQuery(userId, slice.status)
+      .select([...LISTED_COLUMNS, 'connection.id', 'connection.espType'])
+      .orderBy('subscriber.espConnectionId', 'ASC')
+      .addOrderBy('subscriber.id', 'ASC')
+      .limit(slice.take)
+      .offset(slice.skip);
+    if (after) {
+      query.andWhere('(subscriber.espConnectionId, subscriber.id) > (:afterConnection, :afterId)', {
+        afterConnection: after.connectionId,
+        afterId: after.id,
+      });
+    }
+    const rows = await query.getMany();
+    return rows.map(({ espConnection, ...subscriber }) => ({
+      ...subscriber,
+      espType: espConnection!.espType,
+    }));
+  }
+
+  /** How many subscribers the user has across all connections (in `status`, when given). */
+  async countAcrossConnectionsForUser(userId: string, status?: SubscriberStatus): Promise<number> {
+    const row = await this.userQuery(userId, status)
+      .select('count(*)', 'count')
+      .getRawOne<{ count: string }>();
+    return Number(row?.count ?? 0);
+  }
+
+  private userQuery(userId: string, status?: SubscriberStatus): SelectQueryBuilder<Subscriber> {
+    const query = this.subscribers
+      .createQueryBuilder('subscriber')
+      .innerJoin('subscriber.espConnection', 'connection', 'connection.userId = :userId', {
+        userId,
+      });
+    if (status) query.andWhere('subscriber.status = :status', { status });
+    return query;
+  }
+
+  private connectionQuery(
+    userId: string,
+    connectionId: string,
+    status?: SubscriberStatus,
+  ): SelectQueryBuilder<Subscriber> {
+    return this.userQuery(userId, status).andWhere('subscriber.espConnectionId = :connectionId', {
+      connectionId,
+    });
+  }
+}

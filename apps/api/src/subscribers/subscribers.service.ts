@@ -1,0 +1,132 @@
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { EncryptionService, EspConnection, SubscriberStatus } from '@subscribernest/shared';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { EspConnectionRepository } from '../esp-connections/esp-connection.repository';
+import { SubscriberListQueryDto } from './dto/subscriber-list-query.dto';
+import { decodeSubscriberCursor, encodeSubscriberCursor } from './subscriber-cursor';
+import { ListedSubscriber, SubscriberRepository, SubscriberSlice } from './subscriber.repository';
+
+/** A page of rows and what the answer says about paging. */
+export interface Page<T> {
+  rows: T[];
+  total: number;
+  page: number | null;
+  limit: number;
+  totalPages: number;
+  nextCursor: string | null;
+}
+
+/** How a list request reads: an offset page, or keyset from a cursor. */
+export interface PagePlan {
+  slice: SubscriberSlice;
+  page: number | null;
+  cursorKeys?: string[];
+}
+
+/**
+ * Turns `?page=&limit=&cursor=` into a read: one row more than `limit` is read, to know whether
+ * a next page exists. `cursorArity` is the number of keys in this list's cursor.
+ */
+export function planPage(query: SubscriberListQueryDto, cursorArity: number): PagePlan {
+  const take = query.limit + 1;
+  if (query.cursor !== undefined) {
+    if (query.page !== undefined) {
+      throw new BadRequestException({
+        statusCode: 400,
+        message: ['page and cursor cannot be used together'],
+        error: 'Bad Request',
+        fields: { page: ['page and cursor cannot be used together'] },
+      });
+    }
+    return {
+      slice: { status: query.status, take },
+      page: null,
+      cursorKeys: decodeSubscriberCursor(query.cursor, cursorArity),
+    };
+  }
+  const page = query.page ?? 1;
+  return { slice: { status: query.status, take, skip: (page - 1) * query.limit }, page };
+}
+
+/** The answer for `rows` read by `plan`; `cursorOf` gives a row's keyset position. */
+export function toPage<T>(
+  rows: T[],
+  total: number,
+  plan: PagePlan,
+  limit: number,
+  cursorOf: (row: T) => string[],
+): Page<T> {
+  const more = rows.length > limit;
+  const shown = more ? rows.slice(0, limit) : rows;
+  const last = shown.at(-1);
+  return {
+    rows: shown,
+    total,
+    page: plan.page,
+    limit,
+    totalPages: Math.ceil(total / limit),
+    nextCursor: more && last ? encodeSubscriberCursor(cursorOf(last)) : null,
+  };
+}
+
+/**
+ * The stored copy of a connection's subscribers: paged lists (masked addresses only), counts per
+ * status, and revealing one address to its owner — an audited event, logged without the address.
+ */
+@Injectable()
+export class SubscribersService {
+  constructor(
+    private readonly subscribers: SubscriberRepository,
+    private readonly connections: EspConnectionRepository,
+    private readonly encryption: EncryptionService,
+    @InjectPinoLogger(SubscribersService.name) private readonly logger: PinoLogger,
+  ) {}
+
+  /** The caller's connection, or 404. */
+  async connectionOf(userId: string, connectionId: string): Promise<EspConnection> {
+    const connection = await this.connections.findOneForUser(userId, connectionId);
+    if (!connection) throw new NotFoundException('ESP connection not found');
+    return connection;
+  }
+
+  async list(
+    userId: string,
+    connectionId: string,
+    query: SubscriberListQueryDto,
+  ): Promise<Page<ListedSubscriber>> {
+    const plan = planPage(query, 1);
+    await this.connectionOf(userId, connectionId);
+    const [rows, total] = await Promise.all([
+      this.subscribers.findPageForUser(userId, connectionId, plan.slice, plan.cursorKeys?.[0]),
+      this.subscribers.countForUser(userId, connectionId, query.status),
+    ]);
+    return toPage(rows, total, plan, query.limit, (row) => [row.id]);
+  }
+
+  async stats(
+    userId: string,
+    connectionId: string,
+  ): Promise<Record<SubscriberStatus, number> & { total: number }> {
+    await this.connectionOf(userId, connectionId);
+    const counts = await this.subscribers.countByStatusForUser(userId, connectionId);
+    return { ...counts, total: counts.active + counts.unsubscribed + counts.bounced };
+  }
+
+  /** The address in clear, for the owner of the subscriber's connection only (404 otherwise). */
+  async unmask(userId: string, subscriberId: string): Promise<string> {
+    const subscriber = await this.subscribers.findEncryptedEmailForUser(userId, subscriberId);
+    if (!subscriber) throw new NotFoundException('Subscriber not found');
+    const email = this.encryption.decrypt(subscriber.emailEncrypted);
+    // The audit trail: who revealed which subscriber. Never the address itself.
+    this.logger.info(
+      {
+        audit: 'subscriber.unmask',
+        userId,
+        subscriberId,
+        espConnectionId: subscriber.espConnectionId,
+      },
+      'Subscriber email unmasked',
+    );
+    return email;
+  }
+}

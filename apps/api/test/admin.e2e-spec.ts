@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { JOB, QUEUE, QUEUE_NAMES } from '@subscribernest/shared';
+import { testRedisUrl } from '@subscribernest/testkit';
+import { Job, Queue, Worker } from 'bullmq';
+import { signIn, SignedIn, startTestApi, TestApi } from './support/test-api';
+
+interface DeadLetterPage {
+  data: { id: string; jobId: string; status: string; userId: string | null }[];
+  total: number;
+  page: number;
+  limit: number;
+  totalPages: number;
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('admin routes (real app, Postgres, Redis)', () => {
+  let api: TestApi;
+  let admin: SignedIn;
+  let user: SignedIn;
+  let billingQueue: Queue;
+  let ticksQueue: Queue;
+
+  const sql = <T>(query: string, parameters: unknown[] = []) =>
+    api.dataSource.query<T>(query, parameters);
+  const as = (token: string) => ({
+    get: (path: string) => api.http().get(path).set('authorization', `Bearer ${token}`),
+    post: (path: string) => api.http().post(path).set('authorization', `Bearer ${token}`),
+  });
+  const connection = () => ({ url: testRedisUrl() });
+
+  /** A billing job that failed its only attempt, as a worker with our prefix leaves it. */
+  const failedJob = async (): Promise<Job> => {
+    const job = await billingQueue.add(
+      JOB.closePeriod,
+      { userId: user.user.id, periodStart: '2025-01-01' },
+      { jobId: randomUUID(), attempts: 1 },
+    );
+    const worker = new Worker(QUEUE.billing, () => Promise.reject(new Error('Stripe is down')), {
+      connection: { ...connection(), maxRetriesPerRequest: null },
+      prefix: api.env.QUEUE_PREFIX,
+    });
+    try {
+      await until(async () => (await job.getState()) === 'failed', 'the job to fail');
+    } finally {
+      await worker.close();
+    }
+    return job;
+  };
+  const insertDead = async (jobId: string, diedSecondsAgo = 0): Promise<string> => {
+    const [row] = await sql<{ id: string }[]>(
+      `INSERT INTO job_runs (queue, name, job_id, user_id, status, attempts, max_attempts, last_error, finished_at, updated_at)
+       VALUES ($1, $2, $3, $4, 'dead', 1, 1, 'Stripe is down', now(), now() - make_interval(secs => $5))
+       RETURNING id`,
+      [QUEUE.billing, JOB.closePeriod, jobId, user.user.id, diedSecondsAgo],
+    );
+    return row.id;
+  };
+
+  beforeAll(async () => {
+    api = await startTestApi({
+      authPolicy: { requestsPerIp: { limit: 10_000, windowMs: 60_000 } },
+    });
+    admin = await signIn(api, 'root@example.com');
+    user = await signIn(api, 'user@example.com');
+    await sql(`UPDATE users SET role = 'admin' WHERE id = $1`, [admin.user.id]);
+    billingQueue = new Queue(QUEUE.billing, {
+      connection: connection(),
+      prefix: api.env.QUEUE_PREFIX,
+    });
+    ticksQueue = new Queue('scheduler-ticks', {
+      connection: connection(),
+      prefix: api.env.QUEUE_PREFIX,
+    });
+  });
+
+  afterAll(async () => {
+    await billingQueue?.close();
+    await ticksQueue?.close();
+    await api?.close();
+  });
+
+  describe('access', () => {
+    const routes: ['get' | 'post', string][] = [
+      ['get', '/admin/dead-letter'],
+      ['post', `/admin/dead-letter/${randomUUID()}/retry`],
+      ['post', '/admin/schedulers/midnight-sync/run'],
+      ['post', '/admin/queues/session'],
+      ['get', '/admin/queues'],
+      ['get', '/admin/queues/api/queues'],
+    ];
+
+    it('answers 401 without a session and 403 to a non-admin', async () => {
+      for (const [method, path] of routes) {
+        const anonymous = await api.http()[method](path);
+        expect({ path, status: anonymous.status }).toEqual({ path, status: 401 });
+        expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+        const denied = await as(user.token)[method](path);
+        expect({ path, status: denied.status }).toEqual({ path, status: 403 });
+        expect(denied.body.error).toBe('Forbidden');
+      }
+      expect(await ticksQueue.getJobCounts()).toEqual(
+        expect.objectContaining({ waiting: 0, delayed: 0 }),
+      );
+    });
+  });
+
+  describe('GET /admin/dead-letter', () => {
+    const ids: string[] = [];
+
+    beforeAll(async () => {
+      for (let i = 0; i < 25; i++) ids.push(await insertDead(randomUUID(), i));
+      // Not dead: never listed.
+      await sql(
+        `INSERT INTO job_runs (queue, name, job_id, status) VALUES ('email', 'login-code', $1, 'failed')`,
+        [randomUUID()],
+      );
+    });
+
+    afterAll(async () => {
+      await sql(`DELETE FROM job_runs`);
+    });
+
+    it('pages dead jobs, newest first', async () => {
+      const first = (await as(admin.token).get('/admin/dead-letter?page=1&limit=10').expect(200))
+        .body as DeadLetterPage;
+      expect(first).toMatchObject({ total: 25, page: 1, limit: 10, totalPages: 3 });
+      expect(first.data.map((row) => row.id)).toEqual(ids.slice(0, 10));
+      expect(first.data[0]).toMatchObject({ status: 'dead', userId: user.user.id });
+
+      const last = (await as(admin.token).get('/admin/dead-letter?page=3&limit=10').expect(200))
+        .body as DeadLetterPage;
+      expect(last.data.map((row) => row.id)).toEqual(ids.slice(20));
+
+      const beyond = (await as(admin.token).get('/admin/dead-letter?page=9&limit=10').expect(200))
+        .body as DeadLetterPage;
+      expect(beyond).toMatchObject({ data: [], total: 25, totalPages: 3 });
+
+      const defaults = (await as(admin.token).get('/admin/dead-letter').expect(200))
+        .body as DeadLetterPage;
+      expect(defaults).toMatchObject({ page: 1, limit: 20 });
+      expect(defaults.data).toHaveLength(20);
+    });
+
+    it('answers 400 for a bad page or limit', async () => {
+      for (const query of ['page=0', 'limit=0', 'limit=101', 'page=x', 'sort=id']) {
+        await as(admin.token).get(`/admin/dead-letter?${query}`).expect(400);
+      }
+    });
+  });
+
+  describe('POST /admin/dead-letter/:id/retry', () => {
+    it('retries a dead job BullMQ still keeps, with fresh attempts, and marks it queued', async () => {
+      const job = await failedJob();
+      const id = await insertDead(job.id!);
+
+      const response = await as(admin.token).post(`/admin/dead-letter/${id}/retry`).expect(202);
+      expect(response.body).toMatchObject({
+        success: true,
+        job: { id, jobId: job.id, status: 'queued', attempts: 0, lastError: 'Stripe is down' },
+      });
+      const retried = await billingQueue.getJob(job.id!);
+      expect(await retried!.getState()).toBe('waiting');
+      expect(retried!.attemptsMade).toBe(0);
+      expect(retried!.data).toEqual({ userId: user.user.id, periodStart: '2025-01-01' });
+
+      const again = await as(admin.token).post(`/admin/dead-letter/${id}/retry`).expect(409);
+      expect(again.body.message).toBe('Only dead jobs can be retried; this one is queued');
+    });
+
+    it('answers 409 when Redis no longer has the job, leaving it dead', async () => {
+      const id = await insertDead(randomUUID());
+      const response = await as(admin.token).post(`/admin/dead-letter/${id}/retry`).expect(409);
+      expect(response.body.message).toMatch(/no longer in Redis.*cannot be retried/);
+      const [row] = await sql<{ status: string }[]>('SELECT status FROM job_runs WHERE id = $1', [
+        id,
+      ]);
+      expect(row.status).toBe('dead');
+    });
+
+    it('answers 409 when the job in Redis is not failed, leaving it dead', async () => {
+      const job = await billingQueue.add(
+        JOB.closePeriod,
+        { userId: user.user.id, periodStart: '2025-02-01' },
+        { jobId: randomUUID() },
+      );
+      const id = await insertDead(job.id!);
+      const response = await as(admin.token).post(`/admin/dead-letter/${id}/retry`).expect(409);
+      expect(response.body.message).toBe(
+        'This job is "waiting" in Redis, not failed, so it cannot be retried',
+      );
+      const [row] = await sql<{ status: string }[]>('SELECT status FROM job_runs WHERE id = $1', [
+        id,
+      ]);
+      expect(row.status).toBe('dead');
+    });
+
+    it('answers 404 for an unknown id and 400 for a malformed one', async () => {
+      await as(admin.token).post(`/admin/dead-letter/${randomUUID()}/retry`).expect(404);
+      await as(admin.token).post('/admin/dead-letter/not-a-uuid/retry').expect(400);
+    });
+  });
+
+  describe('POST /admin/schedulers/:name/run', () => {
+    it('answers 400 for names that are not manual crons', async () => {
+      for (const name of ['nope', 'outbox-sweep', 'MIDNIGHT-SYNC']) {
+        const response = await as(admin.token).post(`/admin/schedulers/${name}/run`).expect(400);
+        expect(response.body.message).toBe(
+          `Unknown scheduler "${name}"; one of: midnight-sync, monthly-billing, account-deletion`,
+        );
+      }
+      expect(await ticksQueue.count()).toBe(0);
+    });
+
+    it('enqueues one run-cron job per cron per minute: a double click is harmless', async () => {
+      let ids: string[] = [];
+      // Two clicks can straddle a minute boundary; then the pair is tried once more.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        ids = [];
+        for (let click = 0; click < 2; click++) {
+          const response = await as(admin.token)
+            .post('/admin/schedulers/midnight-sync/run')
+            .expect(202);
+          ids.push((response.body as { jobId: string }).jobId);
+        }
+        if (ids[0] === ids[1]) break;
+      }
+      expect(ids[0]).toBe(ids[1]);
+      expect(ids[0]).toMatch(/^run-cron:midnight-sync:\d{12}$/);
+      const job = await ticksQueue.getJob(ids[0]);
+      expect(job?.name).toBe('run-cron');
+      expect(job?.data).toEqual({
+        name: 'midnight-sync',
+        requestedBy: admin.user.id,
+        requestedAt: expect.any(String),
+      });
+      expect(job?.opts.attempts).toBe(1);
+
+      const billing = await as(admin.token)
+        .post('/admin/schedulers/monthly-billing/run')
+        .expect(202);
+      expect(billing.body.jobId).toMatch(/^run-cron:monthly-billing:\d{12}$/);
+      await as(admin.token).post('/admin/schedulers/account-deletion/run').expect(202);
+    });
+  });
+
+  describe('Bull Board at /admin/queues', () => {
+    it('serves the UI to an admin with a bearer token, under helmet CSP', async () => {
+      const page = await as(admin.token).get('/admin/queues').expect(200);
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+      expect(page.text).toContain('<base href="/admin/queues/"');
+      expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    });
+
+    it('shows every shared queue', async () => {
+      const response = await as(admin.token).get('/admin/queues/api/queues').expect(200);
+      const names = (response.body as { queues: { name: string }[] }).queues.map((q) => q.name);
+      expect(names).toEqual(expect.arrayContaining([...QUEUE_NAMES, 'scheduler-ticks']));
+    });
+
+    describe('browser session cookie', () => {
+      let session: SignedIn;
+      let cookie: string;
+
+      beforeAll(async () => {
+        session = await signIn(api, 'root@example.com');
+        const response = await as(session.token).post('/admin/queues/session').expect(204);
+        const setCookie = response.headers['set-cookie'] as unknown as string[];
+        expect(setCookie).toHaveLength(1);
+        expect(setCookie[0]).toMatch(
+          /^sn_queue_board=[^;]+; Path=\/admin\/queues; Max-Age=900; HttpOnly; SameSite=Strict$/,
+        );
+        cookie = setCookie[0].split(';')[0];
+        expect(cookie).not.toContain(session.token);
+      });
+
+      it('opens the board without a bearer header', async () => {
+        await api.http().get('/admin/queues').set('cookie', cookie).expect(200);
+        await api.http().get('/admin/queues/api/queues').set('cookie', cookie).expect(200);
+      });
+
+      it('is not a bearer token anywhere else', async () => {
+        await api.http().get('/admin/dead-letter').set('cookie', cookie).expect(401);
+      });
+
+      it('rejects a tampered cookie', async () => {
+        const tampered = cookie.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'));
+        await api.http().get('/admin/queues').set('cookie', tampered).expect(401);
+      });
+
+      it('stops working for a user who is no longer admin, and after sign-out', async () => {
+        await sql(`UPDATE users SET role = 'user' WHERE id = $1`, [admin.user.id]);
+        await api.http().get('/admin/queues').set('cookie', cookie).expect(403);
+        await sql(`UPDATE users SET role = 'admin' WHERE id = $1`, [admin.user.id]);
+        await as(session.token).post('/auth/logout').expect(200);
+        await api.http().get('/admin/queues').set('cookie', cookie).expect(401);
+      });
+    });
+  });
+});
