@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { OutboxEvent } from '../entities/outbox-event.entity';
 import { QUEUE } from '../queues/queue-names';
 import { isEventName } from './domain-event';
@@ -43,8 +43,13 @@ export class OutboxRelayService {
    * True once the event is on the queue (and, unless the database failed just then, the row
    * marked published); false when it stays pending. A row left unmarked is re-published by the
    * sweeper, which the job id makes harmless.
+   *
+   * `manager`: the transaction holding the row's lock (the sweeper's `FOR UPDATE SKIP LOCKED`
+   * batch); the row is marked or its failure recorded in that transaction. Without it (the api's
+   * fast path) each update runs on its own.
    */
-  async publish(message: OutboxMessage): Promise<boolean> {
+  async publish(message: OutboxMessage, manager?: EntityManager): Promise<boolean> {
+    const db = manager ?? this.dataSource.manager;
     try {
       if (!isEventName(message.eventType)) {
         throw new Error(`unknown event type "${message.eventType}"`);
@@ -62,7 +67,7 @@ export class OutboxRelayService {
       );
     } catch (error) {
       const reason = (error as Error).message.slice(0, MAX_ERROR_LENGTH);
-      await this.recordFailure(message.id, reason);
+      await this.recordFailure(db, message.id, reason);
       this.logger.warn({
         msg: 'Outbox event not published; it stays pending for the sweeper',
         eventId: message.id,
@@ -72,7 +77,7 @@ export class OutboxRelayService {
       return false;
     }
     try {
-      await this.markPublished(message.id);
+      await this.markPublished(db, message.id);
     } catch (error) {
       this.logger.warn({
         msg: 'Outbox event published but not marked; the sweeper will re-publish it harmlessly',
@@ -89,8 +94,8 @@ export class OutboxRelayService {
     return true;
   }
 
-  private async markPublished(id: string): Promise<void> {
-    await this.dataSource
+  private async markPublished(db: EntityManager, id: string): Promise<void> {
+    await db
       .createQueryBuilder()
       .update(OutboxEvent)
       .set({
@@ -103,9 +108,9 @@ export class OutboxRelayService {
   }
 
   /** Best effort: the database may be what failed; the row is pending either way. */
-  private async recordFailure(id: string, reason: string): Promise<void> {
+  private async recordFailure(db: EntityManager, id: string, reason: string): Promise<void> {
     try {
-      await this.dataSource
+      await db
         .createQueryBuilder()
         .update(OutboxEvent)
         .set({ publishAttempts: () => 'publish_attempts + 1', lastError: reason })

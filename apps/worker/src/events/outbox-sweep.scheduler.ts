@@ -1,0 +1,134 @@
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CRON, OutboxMessage, OutboxRelayService, WorkerEnv } from '@subscribernest/shared';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { EntityManager } from 'typeorm';
+import { describeJobError } from '../ops/job-error';
+import { OutboxEventRepository } from './outbox-event.repository';
+
+/** Rows locked and published per transaction. */
+export const OUTBOX_SWEEP_BATCH_SIZE = 50;
+/** At most this many batches per tick: bounded work, the next tick takes the rest. */
+export const OUTBOX_SWEEP_MAX_BATCHES = 10;
+/** Rows younger than this are left to the api's fast path, which publishes right after commit. */
+export const OUTBOX_SWEEP_MIN_AGE_MS = 2_000;
+
+/** What one sweep did. */
+export interface OutboxSweepResult {
+  published: number;
+  failed: number;
+  /** Set when the sweep stopped on an error of its own (database down). */
+  error?: string;
+}
+
+interface BatchOutcome {
+  locked: number;
+  published: number;
+  failedIds: string[];
+}
+
+/**
+ * The outbox sweeper (ARCHITECTURE §4): publishes the `outbox_events` rows the api's fast path
+ * missed (Redis down, api killed right after the commit), so an accepted request is never lost.
+ * Each tick locks small batches with `FOR UPDATE SKIP LOCKED`, least-tried then oldest first, and
+ * publishes them through the shared OutboxRelayService inside that transaction (job id = event id,
+ * so a row published twice, by the api and a sweep, still makes one job). Replicas sweep disjoint
+ * rows. Failures are recorded on the row (`publish_attempts`, `last_error`) by the relay; the
+ * sweep stops at the first batch with a failure (Redis is likely down: the next tick retries).
+ *
+ * Interval `CRON.outboxSweep`, every OUTBOX_SWEEP_INTERVAL_MS. It is registered in the
+ * SchedulerRegistry from onApplicationBootstrap rather than with `@Interval(name, ms)`, whose ms
+ * is fixed when the class is loaded, before the configuration is read. So it starts only once
+ * every module is initialised (Postgres connected, queues created), never overlaps itself on one
+ * replica, and on shutdown stops and waits for a running sweep before Nest closes Redis and
+ * Postgres (like QueueWorkersService's drain, in the same `beforeApplicationShutdown` phase).
+ * A sweep never throws: errors are logged and the worker keeps running.
+ */
+@Injectable()
+export class OutboxSweepScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private running: Promise<OutboxSweepResult> | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly outbox: OutboxEventRepository,
+    private readonly relay: OutboxRelayService,
+    private readonly schedules: SchedulerRegistry,
+    private readonly config: ConfigService<WorkerEnv, true>,
+    @InjectPinoLogger(OutboxSweepScheduler.name) private readonly logger: PinoLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const intervalMs = this.config.get('OUTBOX_SWEEP_INTERVAL_MS', { infer: true });
+    const timer = setInterval(() => void this.tick(), intervalMs);
+    this.schedules.addInterval(CRON.outboxSweep, timer);
+    this.logger.info({ cron: CRON.outboxSweep, intervalMs }, 'outbox sweep scheduled');
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.schedules.doesExist('interval', CRON.outboxSweep)) {
+      this.schedules.deleteInterval(CRON.outboxSweep);
+    }
+    if (this.running) await this.running;
+  }
+
+  /**
+   * One interval firing: a sweep, unless one is still running on this replica or the worker is
+   * shutting down (then null).
+   */
+  tick(): Promise<OutboxSweepResult | null> {
+    if (this.closing || this.running) return Promise.resolve(null);
+    const run = this.sweep().finally(() => {
+      this.running = null;
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** Publishes up to OUTBOX_SWEEP_MAX_BATCHES batches of pending rows. Never throws. */
+  async sweep(): Promise<OutboxSweepResult> {
+    const result: OutboxSweepResult = { published: 0, failed: 0 };
+    try {
+      for (let batch = 0; batch < OUTBOX_SWEEP_MAX_BATCHES && !this.closing; batch++) {
+        const outcome = await this.outbox.withPendingBatch(
+          OUTBOX_SWEEP_BATCH_SIZE,
+          OUTBOX_SWEEP_MIN_AGE_MS,
+          (rows, manager) => this.publishBatch(rows, manager),
+        );
+        result.published += outcome.published;
+        result.failed += outcome.failedIds.length;
+        if (outcome.failedIds.length > 0) {
+          this.logger.warn(
+            { cron: CRON.outboxSweep, eventIds: outcome.failedIds },
+            'outbox events not published: they stay pending for the next sweep',
+          );
+          break;
+        }
+        if (outcome.locked < OUTBOX_SWEEP_BATCH_SIZE) break;
+      }
+    } catch (error) {
+      result.error = describeJobError(error);
+      this.logger.error({ cron: CRON.outboxSweep, ...result }, 'outbox sweep failed');
+      return result;
+    }
+    if (result.published > 0 || result.failed > 0) {
+      this.logger.info({ cron: CRON.outboxSweep, ...result }, 'outbox swept');
+    }
+    return result;
+  }
+
+  /**
+   * Publishes the locked rows together (each add is bounded by the relay's timeout, so a batch
+   * holds its locks for seconds at most even with Redis down); the relay marks each row, or
+   * records its failure, in the batch's transaction.
+   */
+  private async publishBatch(rows: OutboxMessage[], manager: EntityManager): Promise<BatchOutcome> {
+    const published = await Promise.all(rows.map((row) => this.relay.publish(row, manager)));
+    return {
+      locked: rows.length,
+      published: published.filter(Boolean).length,
+      failedIds: rows.filter((_, index) => !published[index]).map((row) => row.id),
+    };
+  }
+}
