@@ -11,4 +11,6 @@ bash scripts/services.sh
 # Two cores: run two turbo tasks at a time, one jest worker each.
 export JEST_WORKERS="${JEST_WORKERS:-1}"
 npx prettier --check . --log-level warn
-npx turbo run lint typecheck build test --concurrency=2 --output-logs=errors-only "$@"
+npx turbo run lint typecheck build --concurrency=2 --output-logs=errors-only "$@"
+# Test output in full: each workspace's jest summary (suites, tests) ends up in the log.
+npx turbo run test --concurrency=2 --output-logs=full "$@"

@@ -7,6 +7,7 @@ import {
   loggerModule,
   queueRootModule,
 } from '@subscribernest/shared';
+import { EmailModule } from './email/email.module';
 import { EventsModule } from './events/events.module';
 import { OpsModule } from './ops/ops.module';
 import { SchedulersModule } from './schedulers/schedulers.module';
@@ -32,6 +33,7 @@ export class WorkerModule {
         OpsModule,
         EventsModule,
         SyncModule,
+        EmailModule,
         SchedulersModule,
       ],
     };

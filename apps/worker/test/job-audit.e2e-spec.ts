@@ -6,48 +6,42 @@ import { JobHandlers } from '../src/ops/job-handlers';
 import { QueueProcessor, QueueWorker } from '../src/ops/queue-processor';
 import { startTestWorker, TestWorker } from './support/test-worker';
 
+const FAIL = '1970-01-01';
+
 /**
- * Stands in for the email processor (a later issue): delivery of a login code always fails, a
- * sign-in notification always succeeds. The audit is attached by the worker, not by this class.
+ * A probe on a queue this worker has no processor for yet (`billing`; the `email` queue has its
+ * real processor): a period starting on FAIL always fails, any other succeeds. The audit is
+ * attached by the worker, not by this class.
  */
-@QueueWorker(QUEUE.email)
-class EmailProbeProcessor extends QueueProcessor<typeof QUEUE.email> {
-  readonly queue = QUEUE.email;
+@QueueWorker(QUEUE.billing)
+class AuditProbeProcessor extends QueueProcessor<typeof QUEUE.billing> {
+  readonly queue = QUEUE.billing;
   readonly concurrencySetting = 'DOMAIN_EVENTS_CONCURRENCY';
-  protected readonly handlers: JobHandlers<typeof QUEUE.email> = {
-    [JOB.loginCode]: async () => {
-      throw new Error('SMTP 550: mailbox jane.doe@example.com unavailable');
+  protected readonly handlers: JobHandlers<typeof QUEUE.billing> = {
+    [JOB.closePeriod]: async ({ periodStart }) => {
+      if (periodStart === FAIL) {
+        throw new Error('SMTP 550: mailbox jane.doe@example.com unavailable');
+      }
+      return 'closed';
     },
-    [JOB.signInNotification]: async () => 'sent',
   };
 }
 
-const loginCode = (): JobPayloads[typeof JOB.loginCode] => ({
-  loginCodeId: randomUUID(),
-  emailEncrypted: 'v1.k.iv.ct',
-  codeEncrypted: 'v1.k.iv.ct',
-  expiresAt: new Date().toISOString(),
-});
-
-const signIn = (userId: string): JobPayloads[typeof JOB.signInNotification] => ({
-  userId,
-  sessionId: randomUUID(),
-  emailEncrypted: 'v1.k.iv.ct',
-  signedInAt: new Date().toISOString(),
-  ip: null,
-  userAgent: null,
-});
+const closePeriod = (
+  userId: string,
+  periodStart = '2026-10-01',
+): JobPayloads[typeof JOB.closePeriod] => ({ userId, periodStart });
 
 describe('job_runs audit, written from worker events (real Postgres and Redis)', () => {
   let worker: TestWorker;
-  let email: Queue;
+  let billing: Queue;
 
   beforeAll(async () => {
     worker = await startTestWorker({
-      imports: [registerQueues(QUEUE.email)],
-      providers: [EmailProbeProcessor],
+      imports: [registerQueues(QUEUE.billing)],
+      providers: [AuditProbeProcessor],
     });
-    email = worker.queue(QUEUE.email);
+    billing = worker.queue(QUEUE.billing);
   });
 
   afterAll(async () => {
@@ -59,21 +53,21 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
       async () => {
         const row = await worker.dataSource
           .getRepository(JobRun)
-          .findOneBy({ queue: QUEUE.email, jobId });
+          .findOneBy({ queue: QUEUE.billing, jobId });
         return row?.status === status ? row : undefined;
       },
-      { description: `email job ${jobId} to be ${status}` },
+      { description: `billing job ${jobId} to be ${status}` },
     );
 
   it('records a completed job with its owner and timings', async () => {
     const userId = randomUUID();
     const jobId = randomUUID();
     const before = Date.now();
-    await email.add(JOB.signInNotification, signIn(userId), { jobId });
+    await billing.add(JOB.closePeriod, closePeriod(userId), { jobId });
 
     const run = await runOf(jobId, 'completed');
     expect(run).toMatchObject({
-      name: JOB.signInNotification,
+      name: JOB.closePeriod,
       userId,
       attempts: 1,
       maxAttempts: 5,
@@ -84,18 +78,23 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
   });
 
   it('records each failed attempt, then dead after the last one, with a masked error', async () => {
+    const userId = randomUUID();
     const jobId = randomUUID();
-    await email.add(JOB.loginCode, loginCode(), { jobId, attempts: 2, backoff: 300 });
+    await billing.add(JOB.closePeriod, closePeriod(userId, FAIL), {
+      jobId,
+      attempts: 2,
+      backoff: 300,
+    });
 
     const failed = await runOf(jobId, 'failed');
     expect(failed).toMatchObject({ attempts: 1, maxAttempts: 2, finishedAt: null });
 
     const dead = await runOf(jobId, 'dead');
     expect(dead).toMatchObject({
-      name: JOB.loginCode,
+      name: JOB.closePeriod,
       attempts: 2,
       maxAttempts: 2,
-      userId: null,
+      userId,
       lastError: 'Error: SMTP 550: mailbox j***@e***.com unavailable',
     });
     expect(dead.finishedAt).toBeInstanceOf(Date);

@@ -141,7 +141,10 @@ describe('worker process', () => {
         .split('\n')
         .map((line) => JSON.parse(line) as { msg?: string; queues?: unknown });
       const started = messages.find((line) => line.msg === 'workers started');
-      expect(started?.queues).toEqual([{ queue: QUEUE.domainEvents, concurrency: 2 }]);
+      expect(started?.queues).toEqual([
+        { queue: QUEUE.domainEvents, concurrency: 2 },
+        { queue: QUEUE.email, concurrency: 5 },
+      ]);
       expect(messages.some((line) => line.msg === 'domain event received')).toBe(true);
       expect(messages.some((line) => line.msg === 'workers stopped')).toBe(true);
     } finally {

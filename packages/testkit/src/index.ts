@@ -6,3 +6,4 @@ export * from './service-env';
 export * from './service-process';
 export * from './wait-for';
 export * from './fake-esp';
+export * from './fake-smtp';

@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
@@ -135,4 +135,38 @@ export class WorkerEnv extends SharedEnv {
   @Min(1)
   @Max(100)
   DOMAIN_EVENTS_CONCURRENCY = 10;
+
+  /**
+   * How often the outbox sweeper looks for events the api could not publish (Redis or the api
+   * down right after the commit). Rows younger than a couple of seconds are left to the api.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  OUTBOX_SWEEP_INTERVAL_MS = 5_000;
+
+  /**
+   * Where the `email` queue sends mail (`smtp://user:pass@host:587`, `smtps://…:465`). Required in
+   * production; elsewhere, when unset, messages are written as `.eml` files to EMAIL_OUTBOX_DIR.
+   */
+  @trimmed()
+  @ValidateIf((env: WorkerEnv) => env.NODE_ENV === 'production' || env.SMTP_URL !== undefined)
+  @IsServiceUrl(['smtp:', 'smtps:'])
+  SMTP_URL: string | undefined = undefined;
+
+  /** The From header of every email the worker sends. */
+  @IsString()
+  EMAIL_FROM = 'SubscriberNest <no-reply@subscribernest.local>';
+
+  /** Where `.eml` files go when SMTP_URL is unset (development and tests only). */
+  @IsString()
+  EMAIL_OUTBOX_DIR = 'var/mail';
+
+  /** Jobs of the `email` queue one worker process runs at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  EMAIL_CONCURRENCY = 5;
 }

@@ -36,6 +36,23 @@ describe('validateEnv', () => {
     expect(validateEnv(ApiEnv, valid()).PORT).toBe(4000);
   });
 
+  it('defaults the outbox sweep interval to 5 s and reads overrides', () => {
+    expect(validateEnv(WorkerEnv, valid()).OUTBOX_SWEEP_INTERVAL_MS).toBe(5_000);
+    expect(
+      validateEnv(WorkerEnv, { ...valid(), OUTBOX_SWEEP_INTERVAL_MS: '250' })
+        .OUTBOX_SWEEP_INTERVAL_MS,
+    ).toBe(250);
+  });
+
+  it.each([
+    ['99', 'OUTBOX_SWEEP_INTERVAL_MS must not be less than 100'],
+    ['3600001', 'OUTBOX_SWEEP_INTERVAL_MS must not be greater than 3600000'],
+  ])('names OUTBOX_SWEEP_INTERVAL_MS when it is %s', (value, message) => {
+    const error = problemsOf({ ...valid(), OUTBOX_SWEEP_INTERVAL_MS: value }, WorkerEnv);
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toContain(message);
+  });
+
   it('defaults the ESP settings to the real APIs and reads overrides', () => {
     expect(validateEnv(WorkerEnv, valid())).toMatchObject({
       BEEHIIV_API_URL: 'https://api.beehiiv.com/v2',
@@ -120,5 +137,30 @@ describe('validateEnv', () => {
         'OPS_PORT must be an integer between 1 and 65535',
       ]),
     );
+  });
+
+  it('reads the email settings: defaults, SMTP URL schemes, and SMTP_URL required in production', () => {
+    expect(validateEnv(WorkerEnv, valid())).toMatchObject({
+      EMAIL_FROM: 'SubscriberNest <no-reply@subscribernest.local>',
+      EMAIL_OUTBOX_DIR: 'var/mail',
+      EMAIL_CONCURRENCY: 5,
+    });
+    expect(validateEnv(WorkerEnv, valid()).SMTP_URL).toBeUndefined();
+    expect(
+      validateEnv(WorkerEnv, { ...valid(), SMTP_URL: 'smtps://u:p@mail.example.com:465' }).SMTP_URL,
+    ).toBe('smtps://u:p@mail.example.com:465');
+    expect(problemsOf({ ...valid(), SMTP_URL: 'http://mail' }, WorkerEnv).problems).toEqual([
+      'SMTP_URL must be a URL starting with smtp:// or smtps://',
+    ]);
+    expect(problemsOf({ ...valid(), EMAIL_CONCURRENCY: '0' }, WorkerEnv).problems).toHaveLength(1);
+    const production = problemsOf({ ...valid(), NODE_ENV: 'production' }, WorkerEnv);
+    expect(production.message).toBe('Invalid configuration: SMTP_URL is required');
+    expect(
+      validateEnv(WorkerEnv, {
+        ...valid(),
+        NODE_ENV: 'production',
+        SMTP_URL: 'smtp://mail.internal:25',
+      }).SMTP_URL,
+    ).toBe('smtp://mail.internal:25');
   });
 });
