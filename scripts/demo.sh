@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A short demo against running services (started by `npm start`): both services healthy, the
-# ESP clients pulling every demo list from the local fake ESP, and a sign-in code requested
-# through the api (its email job is queued for the worker).
+# ESP clients pulling every demo list from the local fake ESP, then the api as an owner uses it:
+# sign in with the emailed code, connect the fake beehiiv publication, count, request a sync.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$ROOT"
@@ -22,8 +22,6 @@ show worker "$OPS_URL/health"
 echo "== ESP clients against the fake ESP at $FAKE_ESP_URL"
 FAKE_ESP_URL="$FAKE_ESP_URL" node scripts/lib/demo-esp.js
 
-echo "== sign-in: POST $API_URL/auth/send-code"
-curl -sS -X POST "$API_URL/auth/send-code" -H 'content-type: application/json' \
-  -d '{"email":"demo@example.com"}'
-echo
-echo "   (the code travels encrypted on the email queue; the worker's email processor sends it)"
+echo "== the api as a newsletter owner uses it"
+API_URL="$API_URL" MAIL_DIR="${MAIL_DIR:-$ROOT/apps/worker/${EMAIL_OUTBOX_DIR:-var/mail}}" \
+  node scripts/lib/demo-api.js

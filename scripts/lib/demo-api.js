@@ -1,0 +1,92 @@
+// Demo through the api as a newsletter owner would use it: sign in with the one-time code (the
+// worker writes the email as an .eml file when SMTP_URL is unset), connect the fake beehiiv
+// publication, read its live subscriber count, and request a sync. Prints no secret.
+const { readdirSync, readFileSync, statSync } = require('node:fs');
+const { join } = require('node:path');
+const { FAKE_ESP_DEMO_KEYS } = require('@subscribernest/testkit');
+
+const API = process.env.API_URL;
+const MAIL_DIR = process.env.MAIL_DIR;
+const EMAIL = 'demo@example.com';
+
+async function call(method, path, body, token) {
+  const response = await fetch(`${API}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function newestCode(since) {
+  for (let i = 0; i < 100; i++) {
+    const files = (() => {
+      try {
+        return readdirSync(MAIL_DIR).filter((f) => f.startsWith('login-code-'));
+      } catch {
+        return [];
+      }
+    })()
+      .map((f) => ({ f, at: statSync(join(MAIL_DIR, f)).mtimeMs }))
+      .filter((x) => x.at >= since)
+      .sort((a, b) => b.at - a.at);
+    if (files.length > 0) {
+      const raw = readFileSync(join(MAIL_DIR, files[0].f), 'utf8');
+      const code = /\b(\d{6})\b/.exec(raw.replace(/=\r?\n/g, ''));
+      if (code) return { code: code[1], file: join(MAIL_DIR, files[0].f) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no login-code email appeared in ${MAIL_DIR}`);
+}
+
+async function main() {
+  const since = Date.now() - 1000;
+  const sent = await call('POST', '/auth/send-code', { email: EMAIL });
+  console.log(`POST /auth/send-code -> ${sent.status} ${JSON.stringify(sent.body)}`);
+  if (sent.status === 429) {
+    console.log(
+      '   (sign-in codes are rate-limited per address: run the demo again in a few minutes)',
+    );
+    return;
+  }
+  const { code, file } = await newestCode(since);
+  console.log(`   the worker wrote the email to ${file}`);
+  const signedIn = await call('POST', '/auth/verify-code', { email: EMAIL, code });
+  if (signedIn.status !== 200) throw new Error(`verify-code answered ${signedIn.status}`);
+  const token = signedIn.body.token;
+  console.log(`POST /auth/verify-code -> ${signedIn.status}, user ${signedIn.body.user.email}`);
+
+  let connection = await call(
+    'POST',
+    '/esp-connections',
+    { espType: 'beehiiv', apiKey: FAKE_ESP_DEMO_KEYS.beehiiv, publicationId: 'pub_demo' },
+    token,
+  );
+  if (connection.status === 409) {
+    const all = await call('GET', '/esp-connections', undefined, token);
+    connection = { status: 409, body: all.body.find((c) => c.publicationId === 'pub_demo') };
+  }
+  const id = connection.body.id;
+  console.log(
+    `POST /esp-connections -> ${connection.status}: ${connection.body.espType} ` +
+      `"${connection.body.listNames[0]}" status ${connection.body.status}`,
+  );
+  const count = await call('GET', `/esp-connections/${id}/subscriber-count`, undefined, token);
+  console.log(`GET /esp-connections/:id/subscriber-count -> ${JSON.stringify(count.body)}`);
+  const sync = await call('POST', `/esp-connections/${id}/sync`, undefined, token);
+  console.log(
+    `POST /esp-connections/:id/sync -> ${sync.status} ${sync.body.status} (job ${sync.body.jobId})`,
+  );
+  const job = await call('GET', `/jobs/${sync.body.jobId}`, undefined, token);
+  console.log(`GET /jobs/:id -> ${job.status} ${job.body.status}`);
+}
+
+main().catch((error) => {
+  console.error(`demo: ${error.message}`);
+  process.exit(1);
+});
