@@ -1,3 +1,4 @@
+import { DecryptionError } from '@subscribernest/shared';
 import { BadRequestException, Logger, UnauthorizedException } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { QueryFailedError } from 'typeorm';
@@ -68,6 +69,13 @@ describe('ApiExceptionFilter', () => {
       status: 413,
       body: { statusCode: 413, message: 'request entity too large', error: 'Payload Too Large' },
     });
+  });
+
+  it('answers a secret the keys cannot open with a 500 that says so, without the ciphertext', () => {
+    const result = filter.describe(new DecryptionError('unknown key id "old"'));
+    expect(result.status).toBe(500);
+    expect(JSON.stringify(result.body)).toContain('cannot be decrypted with the configured keys');
+    expect(JSON.stringify(result.body)).not.toContain('old');
   });
 
   it('answers anything else with a bare 500', () => {

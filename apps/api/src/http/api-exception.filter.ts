@@ -8,6 +8,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { DecryptionError } from '@subscribernest/shared';
 import { QueryFailedError } from 'typeorm';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
@@ -87,6 +88,20 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
 
     if (isExposedClientError(exception)) return answer(exception.status, exception.message);
+
+    if (exception instanceof DecryptionError) {
+      // Stored ciphertext the configured keys cannot open: an operator problem (a key rotated
+      // away without keeping the old one in ENCRYPTION_PREVIOUS_KEYS), never the caller's.
+      this.logger.error({
+        msg: 'Stored secret cannot be decrypted',
+        route,
+        reason: exception.message,
+      });
+      return answer(
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        'A stored secret cannot be decrypted with the configured keys; the operators have been alerted',
+      );
+    }
 
     this.logUnexpected(exception, route);
     return answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');
