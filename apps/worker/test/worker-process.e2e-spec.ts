@@ -143,6 +143,7 @@ describe('worker process', () => {
       const started = messages.find((line) => line.msg === 'workers started');
       expect(started?.queues).toEqual([
         { queue: QUEUE.domainEvents, concurrency: 2 },
+        { queue: QUEUE.subscriberSync, concurrency: 2 },
         { queue: QUEUE.email, concurrency: 5 },
       ]);
       expect(messages.some((line) => line.msg === 'domain event received')).toBe(true);

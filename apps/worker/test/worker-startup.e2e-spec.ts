@@ -27,7 +27,11 @@ describe('worker start-up', () => {
     const worker = await startTestWorker();
     try {
       const { QueueWorkersService } = await import('../src/ops/queue-workers.service');
-      expect(worker.app.get(QueueWorkersService).queues).toEqual([QUEUE.domainEvents, QUEUE.email]);
+      expect(worker.app.get(QueueWorkersService).queues).toEqual([
+        QUEUE.domainEvents,
+        QUEUE.subscriberSync,
+        QUEUE.email,
+      ]);
     } finally {
       await worker.close();
     }

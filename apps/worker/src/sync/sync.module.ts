@@ -1,15 +1,21 @@
 import { Module } from '@nestjs/common';
-import { QUEUE, registerQueues } from '@subscribernest/shared';
+import { EspModule, QUEUE, registerQueues } from '@subscribernest/shared';
+import { SubscriberSyncProcessor } from './subscriber-sync.processor';
+import { SubscriberSyncRepository } from './subscriber-sync.repository';
+import { SubscriberSyncService } from './subscriber-sync.service';
 import { SyncRequestedListener } from './sync-requested.listener';
 
 /**
- * Subscriber sync. For now only the producer side: `SyncRequestedEvent` → `sync-publication` job.
- * The `subscriber-sync` queue is registered as a producer only; its processor
- * (SubscriberSyncProcessor) comes with the sync itself, and until then this worker takes no job from
- * that queue, so the start-up handler check does not cover it.
+ * Subscriber sync: `SyncRequestedEvent` → `sync-publication` job (the producer side), and
+ * SubscriberSyncProcessor, which runs those jobs (so the start-up handler check covers the queue).
  */
 @Module({
-  imports: [registerQueues(QUEUE.subscriberSync)],
-  providers: [SyncRequestedListener],
+  imports: [registerQueues(QUEUE.subscriberSync), EspModule],
+  providers: [
+    SyncRequestedListener,
+    SubscriberSyncProcessor,
+    SubscriberSyncService,
+    SubscriberSyncRepository,
+  ],
 })
 export class SyncModule {}

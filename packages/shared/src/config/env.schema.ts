@@ -169,4 +169,14 @@ export class WorkerEnv extends SharedEnv {
   @Min(1)
   @Max(100)
   EMAIL_CONCURRENCY = 5;
+
+  /**
+   * Jobs of the `subscriber-sync` queue one worker process runs at once. Each holds two database
+   * connections (its per-connection advisory lock and its page transactions) and streams one ESP.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  SYNC_CONCURRENCY = 2;
 }

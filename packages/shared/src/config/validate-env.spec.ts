@@ -139,6 +139,15 @@ describe('validateEnv', () => {
     );
   });
 
+  it('reads SYNC_CONCURRENCY: default 2, bounded 1-50', () => {
+    expect(validateEnv(WorkerEnv, valid()).SYNC_CONCURRENCY).toBe(2);
+    expect(validateEnv(WorkerEnv, { ...valid(), SYNC_CONCURRENCY: '4' }).SYNC_CONCURRENCY).toBe(4);
+    expect(problemsOf({ ...valid(), SYNC_CONCURRENCY: '0' }, WorkerEnv).problems).toEqual([
+      'SYNC_CONCURRENCY must not be less than 1',
+    ]);
+    expect(problemsOf({ ...valid(), SYNC_CONCURRENCY: '51' }, WorkerEnv).problems).toHaveLength(1);
+  });
+
   it('reads the email settings: defaults, SMTP URL schemes, and SMTP_URL required in production', () => {
     expect(validateEnv(WorkerEnv, valid())).toMatchObject({
       EMAIL_FROM: 'SubscriberNest <no-reply@subscribernest.local>',

@@ -44,6 +44,7 @@ describe('migrations (real Postgres)', () => {
       'subscriber_count_snapshots',
       'subscribers',
       'sync_runs',
+      'sync_seen_subscribers',
       'typeorm_migrations',
       'users',
     ]);

@@ -9,6 +9,7 @@ import { Session } from './session.entity';
 import { Subscriber } from './subscriber.entity';
 import { SubscriberCountSnapshot } from './subscriber-count-snapshot.entity';
 import { SyncRun } from './sync-run.entity';
+import { SyncSeenSubscriber } from './sync-seen-subscriber.entity';
 import { User } from './user.entity';
 
 export * from './billing-account.entity';
@@ -22,6 +23,7 @@ export * from './session.entity';
 export * from './subscriber.entity';
 export * from './subscriber-count-snapshot.entity';
 export * from './sync-run.entity';
+export * from './sync-seen-subscriber.entity';
 export * from './user.entity';
 
 /** Every entity, for the DataSource (listed, not globbed, so dist and tests load the same set). */
@@ -32,6 +34,7 @@ export const ENTITIES = [
   EspConnection,
   Subscriber,
   SyncRun,
+  SyncSeenSubscriber,
   SubscriberCountSnapshot,
   BillingAccount,
   BillingPeriod,

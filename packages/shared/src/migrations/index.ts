@@ -1,4 +1,8 @@
 import { CreateInitialSchema1795480841726 } from './1795480841726-create-initial-schema';
+import { CreateSyncSeenSubscribers1795600000000 } from './1795600000000-create-sync-seen-subscribers';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
-export const MIGRATIONS = [CreateInitialSchema1795480841726];
+export const MIGRATIONS = [
+  CreateInitialSchema1795480841726,
+  CreateSyncSeenSubscribers1795600000000,
+];
