@@ -1,6 +1,7 @@
 // Demo through the api as a newsletter owner would use it: sign in with the one-time code (the
 // worker writes the email as an .eml file when SMTP_URL is unset), connect the fake beehiiv
-// publication, read its live subscriber count, and request a sync. Prints no secret.
+// publication, read its live subscriber count, sync it through the worker and read the synced
+// subscribers back. Prints no secret.
 const { readdirSync, readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 const { FAKE_ESP_DEMO_KEYS } = require('@subscribernest/testkit');
@@ -82,8 +83,31 @@ async function main() {
   console.log(
     `POST /esp-connections/:id/sync -> ${sync.status} ${sync.body.status} (job ${sync.body.jobId})`,
   );
+  let run;
+  for (let i = 0; i < 150; i++) {
+    const history = await call(
+      'GET',
+      `/esp-connections/${id}/sync-history?limit=1`,
+      undefined,
+      token,
+    );
+    run = history.body[0];
+    if (run && (run.status === 'success' || run.status === 'failed')) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.log(
+    `GET /esp-connections/:id/sync-history -> ${run.status}, ${run.subscriberCount} subscribers` +
+      (run.errorMessage ? ` (${run.errorMessage})` : ''),
+  );
   const job = await call('GET', `/jobs/${sync.body.jobId}`, undefined, token);
   console.log(`GET /jobs/:id -> ${job.status} ${job.body.status}`);
+  const stats = await call('GET', `/esp-connections/${id}/subscriber-stats`, undefined, token);
+  console.log(`GET /esp-connections/:id/subscriber-stats -> ${JSON.stringify(stats.body)}`);
+  const page = await call('GET', `/esp-connections/${id}/subscribers?limit=3`, undefined, token);
+  console.log(
+    `GET /esp-connections/:id/subscribers?limit=3 -> total ${page.body.total}: ` +
+      page.body.data.map((s) => `${s.maskedEmail} (${s.status})`).join(', '),
+  );
 }
 
 main().catch((error) => {
