@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   createEspClientRegistry,
   EncryptionService,
@@ -253,6 +254,31 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
       status: 'invalid',
       sync_status: 'error',
     });
+    const job = await waitFor(async () => {
+      const found = await queue.getJob(runId);
+      return found && (await found.getState()) === 'failed' ? found : undefined;
+    });
+    expect(job.attemptsMade).toBe(1);
+  });
+
+  it('a stored key the configured keys cannot decrypt fails the run at once, saying so', async () => {
+    const { userId, connectionId } = await createConnection(LISTS.invalid);
+    const foreign = EncryptionService.fromSettings({
+      ENCRYPTION_KEY: `gone:${randomBytes(32).toString('base64')}`,
+      HMAC_KEY: randomBytes(32).toString('base64'),
+    });
+    await dataSource.query(`UPDATE esp_connections SET encrypted_api_key = $1 WHERE id = $2`, [
+      foreign.encrypt(KEY),
+      connectionId,
+    ]);
+    const runId = await createRun(userId, connectionId);
+    await enqueue(connectionId, runId);
+    const run = await finished(runId);
+    expect(run.status).toBe('failed');
+    expect(run.error_message).toBe(
+      'the stored API key cannot be decrypted with the configured encryption keys',
+    );
+    expect(await connectionOf(connectionId)).toMatchObject({ sync_status: 'error' });
     const job = await waitFor(async () => {
       const found = await queue.getJob(runId);
       return found && (await found.getState()) === 'failed' ? found : undefined;

@@ -4,6 +4,7 @@ import {
   EspClientRegistry,
   EspError,
   EspSubscriber,
+  DecryptionError,
   InvalidCredentialsError,
   JOB,
   maskEmail,
@@ -158,6 +159,17 @@ export class SubscriberSyncService {
       });
       this.logger.warn({ ...log, code: error.code }, 'sync failed: invalid credentials');
       return new UnrecoverableError(message);
+    }
+    if (error instanceof DecryptionError) {
+      // An operator problem (a key rotated away without keeping the old one in
+      // ENCRYPTION_PREVIOUS_KEYS): no retry can fix it, so fail the run now, saying why.
+      const reason = 'the stored API key cannot be decrypted with the configured encryption keys';
+      await this.repository.markFailed(connection.id, run.id, reason);
+      this.logger.error(
+        { ...log, error: message },
+        'sync failed: stored API key cannot be decrypted',
+      );
+      return new UnrecoverableError(reason);
     }
     if (error instanceof UnrecoverableError || (error instanceof EspError && !error.retryable)) {
       await this.repository.markFailed(connection.id, run.id, message);
