@@ -62,11 +62,7 @@ describe('api process', () => {
     const exit = await api.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
 
-    const lines = api
-      .output()
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = api.logLines();
     expect(lines.every((line) => line.service === 'api')).toBe(true);
     expect(lines.some((line) => (line.req as { id?: string })?.id === 'req-e2e-1')).toBe(true);
     expect(lines.some((line) => String(line.msg).includes('SIGTERM received'))).toBe(true);

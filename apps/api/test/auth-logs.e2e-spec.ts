@@ -97,10 +97,7 @@ describe('auth logs (api process)', () => {
     }
 
     const output = api.output();
-    const lines = output
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = api.logLines();
     expect(lines.length).toBeGreaterThan(10);
 
     const lower = output.toLowerCase();

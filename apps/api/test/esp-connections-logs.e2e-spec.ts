@@ -141,10 +141,7 @@ describe('ESP connection logs (api process)', () => {
     }
 
     const output = api.output();
-    const lines = output
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = api.logLines();
     expect(lines.length).toBeGreaterThan(20);
     for (const secret of [...Object.values(KEYS), wrongKey]) expect(output).not.toContain(secret);
     expect(output).not.toMatch(CIPHERTEXT);

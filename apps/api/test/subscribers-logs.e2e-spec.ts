@@ -100,10 +100,7 @@ describe('subscriber logs (api process)', () => {
     }
 
     const output = api.output();
-    const lines = output
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = api.logLines();
     const audit = lines.filter((line) => line.audit === 'subscriber.unmask');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({

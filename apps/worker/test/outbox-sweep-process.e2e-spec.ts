@@ -75,11 +75,7 @@ describe('worker process: outbox sweep', () => {
     });
 
     expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    const messages = worker
-      .output()
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { msg?: string; published?: number });
+    const messages = worker.logLines<{ msg?: string; published?: number }>();
     expect(messages.some((line) => line.msg === 'outbox sweep scheduled')).toBe(true);
     expect(messages.find((line) => line.msg === 'outbox swept')?.published).toBe(1);
   });

@@ -71,11 +71,7 @@ describe('worker process', () => {
     expect((await fetch(`${ops}/health`, { method: 'POST' })).status).toBe(405);
 
     expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    const lines = worker
-      .output()
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = worker.logLines();
     expect(lines.every((line) => line.service === 'worker')).toBe(true);
     expect(lines.some((line) => String(line.msg).includes('worker started'))).toBe(true);
   });
@@ -135,11 +131,7 @@ describe('worker process', () => {
       );
 
       expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-      const messages = worker
-        .output()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as { msg?: string; queues?: unknown });
+      const messages = worker.logLines<{ msg?: string; queues?: unknown }>();
       const started = messages.find((line) => line.msg === 'workers started');
       expect(started?.queues).toEqual([
         { queue: QUEUE.domainEvents, concurrency: 2 },

@@ -10,6 +10,8 @@ export interface ServiceProcess {
   pid: number;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** That output as JSON log lines; throws on a line that is not JSON (our services log only JSON). */
+  logLines<T = Record<string, unknown>>(): T[];
   /** Resolves when the process has exited. */
   exited: Promise<ServiceExit>;
   /** Sends `signal` (SIGTERM by default) and resolves with how the process ended. */
@@ -48,6 +50,11 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const service: ServiceProcess = {
     pid: child.pid ?? -1,
     output: () => output,
+    logLines: <T>() =>
+      output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as T),
     exited,
     stop: async (signal = 'SIGTERM') => {
       if (!hasExited) child.kill(signal);
