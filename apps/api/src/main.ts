@@ -9,14 +9,11 @@ import {
   validatedConfigModule,
 } from '@subscribernest/shared';
 import { Logger } from 'nestjs-pino';
-import { accountDeletionPolicyFrom, GRACE_DAYS_VARIABLE } from './account/account-deletion-policy';
 import { AppModule } from './app.module';
 import { API_APP_OPTIONS, configureApp } from './configure-app';
 
 runService('api', async () => {
   const configModule = await validatedConfigModule(ApiEnv);
-  // Api-local variables not in ApiEnv yet: a bad one is one line here, not a Nest stack trace.
-  accountDeletionPolicyFrom(process.env[GRACE_DAYS_VARIABLE]);
   const app = configureApp(
     await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(configModule),

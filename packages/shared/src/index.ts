@@ -3,6 +3,7 @@ import 'reflect-metadata';
 export * from './config/config-validation.error';
 export * from './config/config.module';
 export * from './config/env.schema';
+export * from './config/grace-days';
 export * from './config/validate-env';
 export * from './database/data-source-options';
 export * from './database/database.module';

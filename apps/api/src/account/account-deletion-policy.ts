@@ -1,11 +1,10 @@
 import { FactoryProvider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ConfigValidationError } from '@subscribernest/shared';
+import { ConfigValidationError, parseGraceDays } from '@subscribernest/shared';
 
 /**
- * How long a deletion request waits before the account is deleted. Read here, in the api, until
- * `ACCOUNT_DELETION_GRACE_DAYS` joins `ApiEnv`/`WorkerEnv` in the shared config schema (the
- * worker's deletion cron needs the same value).
+ * How long a deletion request waits before the account is deleted, from
+ * `ACCOUNT_DELETION_GRACE_DAYS` (validated with the rest of `ApiEnv` at start-up).
  */
 export interface AccountDeletionPolicy {
   graceDays: number;
@@ -15,22 +14,21 @@ export const ACCOUNT_DELETION_POLICY = 'ACCOUNT_DELETION_POLICY';
 
 export const GRACE_DAYS_VARIABLE = 'ACCOUNT_DELETION_GRACE_DAYS';
 export const DEFAULT_GRACE_DAYS = 30;
-const MAX_GRACE_DAYS = 365;
 
 /**
  * The policy from the raw variable: unset or empty means the default; anything but a whole number
- * of days from 1 to 365 is a ConfigValidationError, which stops the api at start with one line.
+ * of days from 1 to 365 is a ConfigValidationError (the same rule `ApiEnv` checks at start-up).
  */
 export function accountDeletionPolicyFrom(raw: unknown): AccountDeletionPolicy {
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
     return { graceDays: DEFAULT_GRACE_DAYS };
   }
-  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-  const days = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(days) || days < 1 || days > MAX_GRACE_DAYS) {
-    throw new ConfigValidationError([
-      `${GRACE_DAYS_VARIABLE} must be a whole number of days from 1 to ${MAX_GRACE_DAYS}`,
-    ]);
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : '';
+  let days: number;
+  try {
+    days = parseGraceDays(text);
+  } catch (error) {
+    throw new ConfigValidationError([`${GRACE_DAYS_VARIABLE} ${(error as Error).message}`]);
   }
   return { graceDays: days };
 }

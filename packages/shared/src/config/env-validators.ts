@@ -1,5 +1,6 @@
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import { parseKeyList, parseNamedKey, parseSecretKey } from '../encryption/encryption-keys';
+import { parseGraceDays } from './grace-days';
 
 function fromParser(name: string, parse: (value: string) => unknown, options?: ValidationOptions) {
   return ValidateBy(
@@ -78,3 +79,7 @@ export const IsPort = (options?: ValidationOptions) =>
     },
     options,
   );
+
+/** Whole days from 1 to 365. */
+export const IsGraceDays = (options?: ValidationOptions) =>
+  fromParser('isGraceDays', parseGraceDays, options);

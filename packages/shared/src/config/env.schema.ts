@@ -3,6 +3,7 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from
 import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
+  IsGraceDays,
   IsNamedEncryptionKey,
   IsPort,
   IsSecretKey,
@@ -108,6 +109,11 @@ export class ApiEnv extends SharedEnv {
   @IsInt()
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /** Days between an account deletion request and the deletion; 1-365. */
+  @trimmed()
+  @IsGraceDays()
+  ACCOUNT_DELETION_GRACE_DAYS = '30';
 }
 
 /** Variables the worker reads (plus the shared ones). */

@@ -25,6 +25,7 @@ describe('validateEnv', () => {
     const env = validateEnv(ApiEnv, { ...valid(), PORT: '4010' });
     expect(env.PORT).toBe(4010);
     expect(env.CORS_ORIGINS).toBe('http://localhost:3000');
+    expect(env.ACCOUNT_DELETION_GRACE_DAYS).toBe('30');
     expect(env.QUEUE_PREFIX).toBe('sn');
     expect(env.NODE_ENV).toBe('development');
     expect(validateEnv(WorkerEnv, valid()).OPS_PORT).toBe(4100);
@@ -90,6 +91,16 @@ describe('validateEnv', () => {
 
   it.each([
     ['PORT', 'eighty', 'PORT must be an integer between 1 and 65535'],
+    [
+      'ACCOUNT_DELETION_GRACE_DAYS',
+      '0',
+      'ACCOUNT_DELETION_GRACE_DAYS must be a whole number of days from 1 to 365',
+    ],
+    [
+      'ACCOUNT_DELETION_GRACE_DAYS',
+      '1e2',
+      'ACCOUNT_DELETION_GRACE_DAYS must be a whole number of days from 1 to 365',
+    ],
     ['PORT', '70000', 'PORT must be an integer between 1 and 65535'],
     ['DATABASE_URL', 'mysql://localhost/x', 'DATABASE_URL must be a URL starting with postgres://'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis://'],
