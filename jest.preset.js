@@ -24,4 +24,8 @@ module.exports = {
   // Two cores: one jest worker per workspace keeps turbo's parallel workspaces from thrashing.
   maxWorkers: process.env.JEST_WORKERS ?? 1,
   testTimeout: 60_000,
+  // Every suite closes what it opens, but a BullMQ/ioredis timer can outlive a finished run now
+  // and then and keep jest alive for good (seen once in the worker suite): after the last test,
+  // exit rather than hang CI.
+  forceExit: true,
 };
