@@ -12,16 +12,12 @@ import {
 import { User } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CurrentUser } from '../auth/current-user.decorator';
+import { safeError } from '../http/api-exception.filter';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { UuidParam } from '../http/uuid-param.decorator';
 import { ExportQueryDto } from './dto/export-query.dto';
 import { SubscriberExportService } from './subscriber-export.service';
-import {
-  EXPORT_CONTENT_TYPES,
-  exportFileName,
-  exportStream,
-  ExportRow,
-} from './subscriber-export.format';
+import { EXPORT_CONTENT_TYPES, exportFileName, exportFormatter } from './subscriber-export.format';
 import { SubscribersService } from './subscribers.service';
 
 @ApiTags('subscribers')
@@ -37,8 +33,9 @@ export class SubscriberExportController {
   @ApiOperation({
     summary: "Download a connection's subscribers (CSV, JSON or XLSX)",
     description:
-      'Streamed from the database in batches and decrypted as it goes, at the pace the client ' +
-      'reads; a client that disconnects stops it. Columns: email, firstName, lastName, status, ' +
+      'Streamed from a server-side database cursor and decrypted as it goes, at the pace the ' +
+      'client reads; a client that disconnects stops the query. A failure mid-way breaks the ' +
+      'download off (the connection is reset), so a file that arrives whole is complete. Columns: email, firstName, lastName, status, ' +
       'subscribedAt, unsubscribedAt, externalId. CSV cells a spreadsheet would run as a formula ' +
       "(starting with = + - @) are prefixed with '.",
   })
@@ -69,48 +66,50 @@ export class SubscriberExportController {
       new Date(),
     );
     const audit = { userId: user.id, espConnectionId: connection.id, format };
-    let rows = 0;
-    const counted = async function* (batches: AsyncIterable<ExportRow[]>) {
-      for await (const batch of batches) {
-        rows += batch.length;
-        yield batch;
-      }
-    };
+    // Who ended an unfinished export: the client (its connection closed first) or our side (a
+    // stage failed first, and pipeline then destroyed the response).
     let clientGone = false;
+    let failed = false;
     response.once('close', () => {
-      if (!response.writableFinished) clientGone = true;
+      if (!response.writableFinished && !failed) clientGone = true;
     });
+    if (response.socket?.destroyed) clientGone = true;
 
+    const started = Date.now();
+    const { cursor, decrypter } = await this.exports.open(user.id, connection.id);
+    const formatter = exportFormatter(format);
+    for (const stage of [cursor, decrypter, formatter]) {
+      stage.once('error', () => {
+        if (!clientGone) failed = true;
+      });
+    }
     response.statusCode = 200;
     response.setHeader('Content-Type', EXPORT_CONTENT_TYPES[format]);
     response.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
     response.setHeader('Cache-Control', 'no-store');
-    const started = Date.now();
+    const summary = () => ({
+      audit: 'subscribers.export',
+      ...audit,
+      rows: decrypter.rows,
+      ms: Date.now() - started,
+    });
     try {
-      // pipeline: reads only as fast as the socket drains, and destroys the source (which
-      // stops the batch queries) when the response closes early.
-      await pipeline(
-        exportStream(format, counted(this.exports.rows(user.id, connection))),
-        response,
-      );
+      // Backpressure end to end: the cursor fetches its next batch only once the decrypter,
+      // the formatter and the socket have taken the previous ones. On an error or a client
+      // that leaves, pipeline destroys every stage: the cursor closes and frees its connection.
+      await pipeline(cursor, decrypter, formatter, response);
     } catch (error) {
       if (clientGone) {
-        this.logger.info(
-          { audit: 'subscribers.export', ...audit, rows, ms: Date.now() - started },
-          'Subscriber export stopped: the client disconnected',
-        );
+        this.logger.info(summary(), 'Subscriber export stopped: the client disconnected');
         return;
       }
-      if (!response.headersSent) {
-        response.removeHeader('Content-Disposition');
-        response.removeHeader('Cache-Control');
-        response.removeHeader('Content-Type');
-      }
-      throw error;
+      // Failed mid-way (an address the keys cannot open, the database...). The response is
+      // destroyed, not ended: the client sees a broken-off download (no final chunk), never a
+      // file that looks complete. The log names the error, never an address or a key.
+      response.destroy();
+      this.logger.error({ ...summary(), err: safeError(error) }, 'Subscriber export failed');
+      return;
     }
-    this.logger.info(
-      { audit: 'subscribers.export', ...audit, rows, ms: Date.now() - started },
-      'Subscribers exported',
-    );
+    this.logger.info(summary(), 'Subscribers exported');
   }
 }

@@ -1,9 +1,12 @@
-import { text } from 'node:stream/consumers';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   csvCell,
   csvLine,
   exportFileName,
-  exportStream,
+  ExportFormat,
+  exportFormatter,
   ExportRow,
 } from './subscriber-export.format';
 
@@ -16,10 +19,6 @@ const ROW: ExportRow = {
   unsubscribedAt: null,
   externalId: 'x1',
 };
-
-async function* batches(...list: ExportRow[][]): AsyncGenerator<ExportRow[]> {
-  for (const batch of list) yield batch;
-}
 
 describe('csvCell', () => {
   it('quotes only what needs it and doubles quotes', () => {
@@ -59,29 +58,73 @@ describe('exportFileName', () => {
   });
 });
 
-describe('exportStream', () => {
-  it('writes CSV with a header', async () => {
-    const csv = await text(exportStream('csv', batches([ROW], [], [ROW])));
+/** `rows` through a formatter of `format`, read whole. */
+function formatted(format: ExportFormat, rows: ExportRow[]): Promise<Buffer> {
+  return buffer(Readable.from(rows).pipe(exportFormatter(format)));
+}
+
+describe('exportFormatter', () => {
+  it('writes CSV with a header, and only the header when there is no row', async () => {
+    const csv = (await formatted('csv', [ROW, ROW])).toString();
     expect(csv.split('\r\n')).toEqual([
       'email,firstName,lastName,status,subscribedAt,unsubscribedAt,externalId',
       'a@b.co,"Ann, ""A""",,active,2024-01-01T00:00:00.000Z,,x1',
       'a@b.co,"Ann, ""A""",,active,2024-01-01T00:00:00.000Z,,x1',
       '',
     ]);
+    expect((await formatted('csv', [])).toString()).toBe(
+      'email,firstName,lastName,status,subscribedAt,unsubscribedAt,externalId\r\n',
+    );
   });
 
   it('writes a JSON array, empty or not', async () => {
-    expect(JSON.parse(await text(exportStream('json', batches())))).toEqual([]);
-    expect(JSON.parse(await text(exportStream('json', batches([], [ROW, ROW], [ROW]))))).toEqual([
-      ROW,
-      ROW,
-      ROW,
-    ]);
+    expect((await formatted('json', [])).toString()).toBe('[]\n');
+    const json = (await formatted('json', [ROW, ROW, ROW])).toString();
+    expect(json).toBe(`[\n${[ROW, ROW, ROW].map((row) => JSON.stringify(row)).join(',\n')}\n]\n`);
+    expect(JSON.parse(json)).toEqual([ROW, ROW, ROW]);
   });
 
   it('writes an XLSX (zip) file', async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of exportStream('xlsx', batches([ROW]))) chunks.push(chunk as Buffer);
-    expect(Buffer.concat(chunks).subarray(0, 2).toString()).toBe('PK');
+    expect((await formatted('xlsx', [ROW])).subarray(0, 2).toString()).toBe('PK');
   });
+
+  it('hands CSV on in chunks of many rows, not one write per row', async () => {
+    const chunks: Buffer[] = [];
+    const formatter = Readable.from(Array.from({ length: 2_000 }, () => ROW)).pipe(
+      exportFormatter('csv'),
+    );
+    for await (const chunk of formatter) chunks.push(chunk as Buffer);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.length).toBeLessThan(20);
+    expect(Buffer.concat(chunks).toString().split('\r\n')).toHaveLength(2_002);
+  });
+
+  it.each(['csv', 'json', 'xlsx'] as const)(
+    'takes no more rows (%s) while its output is not read',
+    async (format) => {
+      const total = 50_000;
+      let taken = 0;
+      const rows = Readable.from(
+        (function* () {
+          for (let n = 0; n < total; n++) {
+            taken++;
+            yield { ...ROW, externalId: `x${n}` };
+          }
+        })(),
+      );
+      const formatter = rows.pipe(exportFormatter(format));
+      // Wait until it stops taking rows (zlib may still be catching up on a busy machine).
+      let stalled = -1;
+      for (let tries = 0; tries < 25 && taken !== stalled; tries++) {
+        stalled = taken;
+        await delay(200);
+      }
+      expect(taken).toBe(stalled);
+      // (XLSX holds a few thousand rows in exceljs and zlib buffers; unbounded, it takes all.)
+      expect(stalled).toBeLessThan(total / 5);
+      const body = await buffer(formatter);
+      expect(taken).toBe(total);
+      expect(body.length).toBeGreaterThan(0);
+    },
+  );
 });

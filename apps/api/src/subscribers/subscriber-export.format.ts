@@ -1,4 +1,5 @@
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import { Duplex, PassThrough, Transform, TransformCallback } from 'node:stream';
 import { SubscriberStatus } from '@subscribernest/shared';
 import { stream as excelStream } from 'exceljs';
 
@@ -72,81 +73,182 @@ function columnsOf(row: ExportRow): (string | null)[] {
   return EXPORT_COLUMNS.map((column) => row[column]);
 }
 
-async function* csvChunks(batches: AsyncIterable<ExportRow[]>): AsyncGenerator<string> {
-  yield csvLine(EXPORT_COLUMNS);
-  for await (const batch of batches) {
-    yield batch.map((row) => csvLine(columnsOf(row))).join('');
+/** Rows a formatter takes before it stops asking for more (its writable buffer). */
+const ROWS_BUFFERED = 64;
+/** Text a CSV/JSON formatter gathers before handing it on as one chunk. */
+const CHUNK_CHARS = 16 * 1024;
+
+/**
+ * Rows in (object mode), text out, in chunks of about CHUNK_CHARS: the HTTP response gets a few
+ * large writes rather than one per row. Holds back a row while its output is not read
+ * (Transform's backpressure), so memory stays at a chunk or two whatever the row count.
+ */
+class TextFormatter extends Transform {
+  private pending: string;
+  private count = 0;
+
+  constructor(
+    head: string,
+    private readonly line: (row: ExportRow, index: number) => string,
+    private readonly tail: (rows: number) => string,
+  ) {
+    super({
+      writableObjectMode: true,
+      writableHighWaterMark: ROWS_BUFFERED,
+      readableHighWaterMark: CHUNK_CHARS,
+    });
+    this.pending = head;
+  }
+
+  override _transform(row: ExportRow, _encoding: BufferEncoding, callback: TransformCallback) {
+    this.pending += this.line(row, this.count++);
+    if (this.pending.length >= CHUNK_CHARS) {
+      this.push(this.pending);
+      this.pending = '';
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback) {
+    this.push(this.pending + this.tail(this.count));
+    this.pending = '';
+    callback();
   }
 }
 
-async function* jsonChunks(batches: AsyncIterable<ExportRow[]>): AsyncGenerator<string> {
-  let first = true;
-  yield '[';
-  for await (const batch of batches) {
-    if (batch.length === 0) continue;
-    const body = batch.map((row) => JSON.stringify(row)).join(',\n');
-    yield first ? `\n${body}` : `,\n${body}`;
-    first = false;
-  }
-  yield first ? ']\n' : '\n]\n';
+function csvFormatter(): Transform {
+  return new TextFormatter(
+    csvLine(EXPORT_COLUMNS),
+    (row) => csvLine(columnsOf(row)),
+    () => '',
+  );
 }
 
-/** Resolves once `stream` can take more (or is gone): the producer waits while it is full. */
-function drained(stream: Writable): Promise<void> {
-  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
+/** A JSON array, one row per line: `[\n{…},\n{…}\n]\n`, or `[]\n` when empty. */
+function jsonFormatter(): Transform {
+  return new TextFormatter(
+    '[',
+    (row, index) => `${index === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`,
+    (rows) => (rows === 0 ? ']\n' : '\n]\n'),
+  );
 }
+
+/** A writable stream as Node's or readable-stream's (archiver's) shows whether it is full. */
+type BackedUp = EventEmitter & {
+  writableNeedDrain?: boolean;
+  destroyed?: boolean;
+  _writableState?: { needDrain?: boolean };
+};
 
 /**
  * XLSX through exceljs' streaming WorkbookWriter (no shared strings, no styles: nothing is kept
- * per row). exceljs has no backpressure of its own, so rows are added a batch at a time and the
- * next batch waits until the output has drained; when the output is destroyed (the client went
- * away) the loop stops, which ends the row source too.
+ * per row). Rows in (object mode), zip bytes out. exceljs has no backpressure of its own: the
+ * workbook writes into `zipped`, whose bytes are handed on only as fast as they are read
+ * (`zipped` pauses otherwise), and a row is taken only once nothing between the sheet and
+ * `zipped` is backed up (see `backlog`) — so a slow reader stops the rows, and through them the
+ * cursor.
  */
-function xlsxStream(batches: AsyncIterable<ExportRow[]>): Readable {
-  const out = new PassThrough();
-  const workbook = new excelStream.xlsx.WorkbookWriter({
-    stream: out,
-    useStyles: false,
-    useSharedStrings: false,
-  });
-  const sheet = workbook.addWorksheet('Subscribers');
-  sheet.columns = EXPORT_COLUMNS.map((column) => ({ header: column, key: column }));
-  const produce = async () => {
-    for await (const batch of batches) {
-      if (out.destroyed) return;
-      for (const row of batch) sheet.addRow(columnsOf(row)).commit();
-      await drained(out);
-      if (out.destroyed) return;
+class XlsxFormatter extends Duplex {
+  private readonly zipped = new PassThrough();
+  private readonly workbook: InstanceType<typeof excelStream.xlsx.WorkbookWriter>;
+  private readonly sheet: ReturnType<XlsxFormatter['workbook']['addWorksheet']>;
+
+  constructor() {
+    super({ writableObjectMode: true, writableHighWaterMark: ROWS_BUFFERED });
+    this.workbook = new excelStream.xlsx.WorkbookWriter({
+      stream: this.zipped,
+      useStyles: false,
+      useSharedStrings: false,
+    });
+    this.sheet = this.workbook.addWorksheet('Subscribers');
+    this.sheet.columns = EXPORT_COLUMNS.map((column) => ({ header: column, key: column }));
+    this.zipped.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) this.zipped.pause();
+    });
+    this.zipped.once('end', () => this.push(null));
+    this.zipped.once('error', (error) => this.destroy(error));
+  }
+
+  override _read() {
+    this.zipped.resume();
+  }
+
+  override _write(row: ExportRow, _encoding: BufferEncoding, callback: (error?: Error) => void) {
+    try {
+      this.sheet.addRow(columnsOf(row)).commit();
+    } catch (error) {
+      callback(error instanceof Error ? error : new Error(String(error)));
+      return;
     }
-    sheet.commit();
-    await workbook.commit();
-  };
-  produce().catch((error: unknown) => {
-    out.destroy(error instanceof Error ? error : new Error(String(error)));
-  });
-  return out;
+    this.afterRoom(callback);
+  }
+
+  override _final(callback: (error?: Error) => void) {
+    try {
+      this.sheet.commit();
+    } catch (error) {
+      callback(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.workbook.commit().then(
+      () => callback(),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void) {
+    this.zipped.destroy();
+    callback(error);
+  }
+
+  /**
+   * The stream exceljs' output is backed up in, if any. exceljs writes a sheet's XML into its
+   * own buffer (a StreamBuf), which hands it on to the zip entry's stream without waiting; from
+   * there on (deflate, archiver, `zipped`) every pipe waits for the next one. So a slow reader
+   * shows first as `zipped` needing a drain, then as the entry's stream needing one. (The
+   * StreamBuf's `pipes` is exceljs internals: without it, `zipped` alone is watched, and the
+   * formatter spec notices that rows are no longer held back.)
+   */
+  private backlog(): EventEmitter | undefined {
+    if (this.zipped.writableNeedDrain) return this.zipped;
+    const pipes = (this.sheet as unknown as { stream?: { pipes?: unknown } }).stream?.pipes;
+    if (!Array.isArray(pipes)) return undefined;
+    // archiver's streams come from the readable-stream package: no `writableNeedDrain` there.
+    return (pipes as BackedUp[]).find(
+      (pipe) => pipe.writableNeedDrain ?? pipe._writableState?.needDrain,
+    );
+  }
+
+  /** Calls back once nothing between the sheet and `zipped` is backed up (or is gone). */
+  private afterRoom(callback: () => void) {
+    const stream: BackedUp | undefined = this.backlog();
+    if (!stream || stream.destroyed || this.destroyed) {
+      callback();
+      return;
+    }
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      this.off('close', done);
+      this.afterRoom(callback);
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    this.on('close', done);
+  }
 }
 
 /**
- * The export as a byte stream in `format`, pulling batches from `batches` only as fast as the
- * reader reads. Destroying the stream stops the pulling (and so the queries behind it).
+ * The stage that turns export rows (written in object mode) into the bytes of `format`, at the
+ * pace its output is read. Meant for `pipeline(rows, exportFormatter(format), response)`.
  */
-export function exportStream(format: ExportFormat, batches: AsyncIterable<ExportRow[]>): Readable {
+export function exportFormatter(format: ExportFormat): Duplex {
   switch (format) {
     case 'csv':
-      return Readable.from(csvChunks(batches), { objectMode: false });
+      return csvFormatter();
     case 'json':
-      return Readable.from(jsonChunks(batches), { objectMode: false });
+      return jsonFormatter();
     case 'xlsx':
-      return xlsxStream(batches);
+      return new XlsxFormatter();
   }
 }

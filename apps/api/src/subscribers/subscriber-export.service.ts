@@ -1,15 +1,74 @@
+import { Readable, Transform, TransformCallback } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { EncryptionService, EspConnection } from '@subscribernest/shared';
+import { EncryptionService } from '@subscribernest/shared';
 import { ExportRow } from './subscriber-export.format';
 import { ExportSubscriberRow, SubscriberRepository } from './subscriber.repository';
 
-/** Rows read (and decrypted) per query of an export. */
-export const EXPORT_BATCH_SIZE = 1_000;
+/** Rows the export's cursor fetches from Postgres at a time (and buffers at most). */
+export const EXPORT_CURSOR_BATCH_SIZE = 1_000;
+
+/** Decrypted rows the decrypting stage holds at most while its reader is busy. */
+const DECRYPTED_ROWS_BUFFERED = 64;
 
 /**
- * Reads a connection's subscribers for an export, batch by batch in keyset order, decrypting as
- * it goes. Nothing holds more than one batch: the next query runs only when the consumer asks
- * for the next batch, so a slow client slows the reading and a client that leaves stops it.
+ * The stage that turns stored rows into export rows, decrypting each address as it passes, and
+ * counts them. An address the configured keys cannot open fails the stream with the
+ * DecryptionError (which names neither the address nor a key).
+ */
+export class ExportRowDecrypter extends Transform {
+  /** Rows decrypted so far. */
+  rows = 0;
+  private failed = false;
+
+  constructor(private readonly encryption: EncryptionService) {
+    super({ objectMode: true, highWaterMark: DECRYPTED_ROWS_BUFFERED });
+  }
+
+  override _transform(
+    row: ExportSubscriberRow,
+    _encoding: BufferEncoding,
+    callback: TransformCallback,
+  ): void {
+    // Writable goes on with rows it had buffered after a write failed, within the same tick:
+    // nothing after a row that failed may be passed on.
+    if (this.failed) {
+      callback();
+      return;
+    }
+    let exported: ExportRow;
+    try {
+      exported = {
+        email: this.encryption.decrypt(row.email_encrypted),
+        firstName: row.first_name,
+        lastName: row.last_name,
+        status: row.status,
+        subscribedAt: row.subscribed_at?.toISOString() ?? null,
+        unsubscribedAt: row.unsubscribed_at?.toISOString() ?? null,
+        externalId: row.external_id,
+      };
+    } catch (error) {
+      this.failed = true;
+      callback(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.rows++;
+    callback(null, exported);
+  }
+}
+
+/** The two stages an export starts with: the cursor's rows, then their decryption. */
+export interface ExportSource {
+  /** Stored rows in id order (object mode), read from a server-side cursor. */
+  cursor: Readable;
+  /** Stored rows in, export rows out (object mode). */
+  decrypter: ExportRowDecrypter;
+}
+
+/**
+ * Reads a connection's subscribers for an export from a server-side cursor and decrypts them as
+ * they pass. Nothing reads ahead of the consumer by more than a cursor batch: piped into a
+ * formatter and the HTTP response, a slow client slows the query, and a client that leaves
+ * (the pipeline destroys the streams) closes the cursor and hands its connection back.
  */
 @Injectable()
 export class SubscriberExportService {
@@ -18,35 +77,13 @@ export class SubscriberExportService {
     private readonly encryption: EncryptionService,
   ) {}
 
-  async *rows(
+  /** Opens the cursor (taking a pooled connection until the cursor stream closes). */
+  async open(
     userId: string,
-    connection: EspConnection,
-    batchSize = EXPORT_BATCH_SIZE,
-  ): AsyncGenerator<ExportRow[]> {
-    let after: string | null = null;
-    for (;;) {
-      const batch = await this.subscribers.findExportBatchForUser(
-        userId,
-        connection.id,
-        after,
-        batchSize,
-      );
-      if (batch.length === 0) return;
-      yield batch.map((row) => this.toExportRow(row));
-      if (batch.length < batchSize) return;
-      after = batch[batch.length - 1].id;
-    }
-  }
-
-  private toExportRow(row: ExportSubscriberRow): ExportRow {
-    return {
-      email: this.encryption.decrypt(row.email_encrypted),
-      firstName: row.first_name,
-      lastName: row.last_name,
-      status: row.status,
-      subscribedAt: row.subscribed_at?.toISOString() ?? null,
-      unsubscribedAt: row.unsubscribed_at?.toISOString() ?? null,
-      externalId: row.external_id,
-    };
+    connectionId: string,
+    batchSize = EXPORT_CURSOR_BATCH_SIZE,
+  ): Promise<ExportSource> {
+    const cursor = await this.subscribers.openExportCursorForUser(userId, connectionId, batchSize);
+    return { cursor, decrypter: new ExportRowDecrypter(this.encryption) };
   }
 }

@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EspType, Subscriber, SubscriberStatus } from '@subscribernest/shared';
 import { Repository, SelectQueryBuilder } from 'typeorm';
+import { openCursor } from './subscriber-export-cursor';
 
 /** Which slice of a list to read: an offset page, or the rows after a keyset position. */
 export interface SubscriberSlice {
@@ -29,7 +31,6 @@ export type ListedSubscriberWithEsp = ListedSubscriber & { espType: EspType };
 
 /** A row of an export, address still encrypted. */
 export interface ExportSubscriberRow {
-  id: string;
   email_encrypted: string;
   first_name: string | null;
   last_name: string | null;
@@ -50,12 +51,14 @@ const LISTED_COLUMNS = [
   'subscriber.unsubscribedAt',
 ];
 
-const EXPORT_SELECT = `
-  SELECT s.id, s.email_encrypted, s.first_name, s.last_name, s.status, s.subscribed_at,
+/** The export's query; its leading comment names it in pg_stat_activity and the logs. */
+export const EXPORT_QUERY = `/* subscribers.export */
+  SELECT s.email_encrypted, s.first_name, s.last_name, s.status, s.subscribed_at,
          s.unsubscribed_at, s.external_id
     FROM subscribers s
     JOIN esp_connections c ON c.id = s.esp_connection_id AND c.user_id = $2
-   WHERE s.esp_connection_id = $1`;
+   WHERE s.esp_connection_id = $1
+   ORDER BY s.id`;
 
 /**
  * Queries on `subscribers`. Every method takes the caller's `userId` and reaches rows only
@@ -127,28 +130,23 @@ export class SubscriberRepository {
   }
 
   /**
-   * The next `size` rows of an export, in id order after `afterId` (from the start when null).
-   * Each batch is one short indexed query: no transaction or connection is held between
-   * batches, so a slow download pins nothing in Postgres.
+   * A connection's subscribers for an export, in id order, as a server-side cursor on a pooled
+   * connection of its own: `batchSize` rows are fetched at a time, only as fast as the stream is
+   * read, and the connection goes back to the pool when the stream ends or is destroyed (see
+   * `openCursor`). The `(esp_connection_id, id)` index serves the order, so the first rows come
+   * at once whatever the list's size.
    */
-  findExportBatchForUser(
+  openExportCursorForUser(
     userId: string,
     connectionId: string,
-    afterId: string | null,
-    size: number,
-  ): Promise<ExportSubscriberRow[]> {
-    return afterId === null
-      ? this.subscribers.query(`${EXPORT_SELECT} ORDER BY s.id LIMIT $3`, [
-          connectionId,
-          userId,
-          size,
-        ])
-      : this.subscribers.query(`${EXPORT_SELECT} AND s.id > $4 ORDER BY s.id LIMIT $3`, [
-          connectionId,
-          userId,
-          size,
-          afterId,
-        ]);
+    batchSize: number,
+  ): Promise<Readable & AsyncIterable<ExportSubscriberRow>> {
+    return openCursor<ExportSubscriberRow>(
+      this.subscribers.manager.connection,
+      EXPORT_QUERY,
+      [connectionId, userId],
+      batchSize,
+    );
   }
 
   /**

@@ -1,0 +1,79 @@
+import { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
+import { DataSource } from 'typeorm';
+
+/** The part of pg-cursor this file calls (pg-query-stream types its cursor as `any`). */
+interface PgCursor {
+  close(callback: (error?: Error | null) => void): void;
+}
+
+/**
+ * pg-query-stream's QueryStream, told when its connection breaks. QueryStream closes its
+ * cursor when destroyed and waits for Postgres to confirm; on a connection that has gone that
+ * confirmation never comes, so this stream then ends at once instead of hanging for good.
+ */
+class ExportCursorStream extends QueryStream {
+  private connectionLost = false;
+  private pendingClose: (() => void) | undefined;
+
+  constructor(text: string, values: unknown[], batchSize: number, client: PoolClient) {
+    super(text, values, { batchSize });
+    const lost = () => {
+      this.connectionLost = true;
+      this.pendingClose?.();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    this.once('close', () => {
+      client.off('error', lost);
+      client.off('end', lost);
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.connectionLost) {
+      callback(error);
+      return;
+    }
+    let settled = false;
+    const settle = (closeError?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      this.pendingClose = undefined;
+      callback(closeError ?? error);
+    };
+    this.pendingClose = () => settle();
+    // Closes the portal and syncs; calls back once Postgres is ready for the next query.
+    (this.cursor as PgCursor).close(settle);
+  }
+}
+
+/**
+ * Runs `text` as a server-side cursor on a pooled connection of its own, and returns its rows
+ * as an object stream that fetches `batchSize` rows at a time, only when its reader wants more
+ * (a slow reader pauses the query in Postgres; nothing reads ahead). The connection goes back
+ * to the pool once the cursor is closed, however the stream ends: after its last row, when
+ * destroyed (a client that left), or on an error; a connection that broke is discarded by the
+ * pool instead. Outside a transaction of its own, the cursor lives in Postgres' implicit
+ * transaction of the statement: it sees one snapshot from its first row to its last.
+ */
+export async function openCursor<Row>(
+  dataSource: DataSource,
+  text: string,
+  values: unknown[],
+  batchSize: number,
+): Promise<Readable & AsyncIterable<Row>> {
+  const runner = dataSource.createQueryRunner('master');
+  let client: PoolClient;
+  try {
+    client = (await runner.connect()) as PoolClient;
+  } catch (error) {
+    await runner.release();
+    throw error;
+  }
+  const stream = new ExportCursorStream(text, values, batchSize, client);
+  stream.once('close', () => void runner.release());
+  client.query(stream);
+  return stream;
+}
