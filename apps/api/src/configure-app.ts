@@ -23,13 +23,17 @@ export const API_APP_OPTIONS = {
 } satisfies NestApplicationOptions;
 
 /**
- * Everything about the HTTP surface that is not a route: logging, security headers, CORS, the JSON
- * body parser, validation, error answers and the OpenAPI document. main.ts and the e2e tests both
- * call it, so the tests exercise the app exactly as it runs.
+ * Everything about the HTTP surface that is not a route: logging, trusted proxies, security
+ * headers, CORS, the JSON body parser, validation, error answers and the OpenAPI document. main.ts
+ * and the e2e tests both call it, so the tests exercise the app exactly as it runs.
  */
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
   const config = app.get<ConfigService<ApiEnv, true>>(ConfigService);
+
+  // Which X-Forwarded-For hops to believe (default: none). `req.ip` then is the client's address
+  // behind the load balancer: the per-IP auth throttle and sign-in notifications read it.
+  app.set('trust proxy', config.get('TRUST_PROXY', { infer: true }));
 
   app.use(
     helmet({

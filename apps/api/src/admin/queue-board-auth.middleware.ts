@@ -9,10 +9,15 @@ import { QUEUE_BOARD_COOKIE, readCookie, verifyQueueBoardCookie } from './queue-
 /**
  * Guards everything under /admin/queues (Bull Board is Express middleware, out of reach of the
  * global guards): a live admin session by `Authorization: Bearer`, or by the board cookie that
- * `POST /admin/queues/session` sets. 401 without either, 403 for a non-admin. Errors go through
- * ApiExceptionFilter like any other.
+ * `POST /admin/queues/session` sets. 401 without either, 403 for a non-admin. Then `ready` must
+ * resolve (the board's own Redis calls would hang or fail with Redis down: it answers 503 first).
+ * Errors go through ApiExceptionFilter like any other.
  */
-export function queueBoardAuthMiddleware(sessions: SessionService, encryption: EncryptionService) {
+export function queueBoardAuthMiddleware(
+  sessions: SessionService,
+  encryption: EncryptionService,
+  ready: () => Promise<void> = () => Promise.resolve(),
+) {
   async function authenticate(request: IncomingMessage): Promise<AuthContext | null> {
     const token = bearerToken(request.headers.authorization);
     if (token) return sessions.authenticate(token);
@@ -35,6 +40,7 @@ export function queueBoardAuthMiddleware(sessions: SessionService, encryption: E
     }
     if (auth.user.role !== 'admin') throw new ForbiddenException('This needs the admin role');
     request.auth = auth;
+    await ready();
     next();
   };
 }

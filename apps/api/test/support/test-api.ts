@@ -18,6 +18,7 @@ import {
   testRedisUrl,
 } from '@subscribernest/testkit';
 import { Job, Queue } from 'bullmq';
+import { register } from 'prom-client';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
@@ -33,6 +34,11 @@ export interface TestApiOptions {
   authPolicy?: Partial<AuthPolicy>;
   /** Test-only controllers mounted next to the real ones. */
   controllers?: Type[];
+  /**
+   * Another replica of `first`: same database, BullMQ prefix and keys (its env, plus `env`).
+   * Closing it leaves the database and the Redis keys to `first`.
+   */
+  replicaOf?: TestApi;
 }
 
 export interface TestApi {
@@ -55,15 +61,23 @@ export interface TestApi {
  * database and BullMQ prefix, with real Postgres and Redis. One per test file.
  */
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const database = await createTestDatabase({ setup: runMigrations });
-  const queues: TestQueuePrefix = createTestQueuePrefix();
-  const env = serviceEnv({
-    databaseUrl: database.url,
-    queuePrefix: queues.prefix,
-    redisUrl: options.redisUrl,
-    extra: { LOG_LEVEL: 'silent', ...options.env },
-  });
+  const first = options.replicaOf;
+  const database = first?.database ?? (await createTestDatabase({ setup: runMigrations }));
+  const queues: TestQueuePrefix = first
+    ? { prefix: first.env.QUEUE_PREFIX, cleanup: async () => undefined }
+    : createTestQueuePrefix();
+  const env = first
+    ? { ...first.env, ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}), ...options.env }
+    : serviceEnv({
+        databaseUrl: database.url,
+        queuePrefix: queues.prefix,
+        redisUrl: options.redisUrl,
+        extra: { LOG_LEVEL: 'silent', ...options.env },
+      });
   Object.assign(process.env, env);
+  // prom-client's default registry is process-wide: a second app in one test file (a replica,
+  // another deployment) registers the same metric names again.
+  register.clear();
 
   const builder = Test.createTestingModule({
     imports: [AppModule.forRoot(await validatedConfigModule(ApiEnv))],
@@ -104,6 +118,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       await app.close();
       await emailQueue.close();
       await domainEventsQueue.close();
+      if (first) return;
       await database.drop();
       await queues.cleanup();
     },

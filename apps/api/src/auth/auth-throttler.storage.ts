@@ -1,0 +1,131 @@
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { ApiEnv, producerRedisOptions } from '@subscribernest/shared';
+import Redis from 'ioredis';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+/** Longest a throttle check waits for Redis before the replica counts in memory instead. */
+export const THROTTLER_REDIS_TIMEOUT_MS = 500;
+/** How long start-up waits for the first connection (Redis down must not stop the api). */
+const FIRST_CONNECTION_WAIT_MS = 2_000;
+/** Redis errors repeat on every reconnect attempt; log them this often at most. */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/** Where the counters live: under the deployment's (or test run's) QUEUE_PREFIX. */
+export function throttlerKeyPrefix(queuePrefix: string): string {
+  return `${queuePrefix}:throttler:`;
+}
+
+/**
+ * Storage of the auth routes' rate limits (@nestjs/throttler), shared by every api replica in
+ * Redis (REDIS_URL, keys under `<QUEUE_PREFIX>:throttler:`), so a limit means the same with one
+ * replica or ten.
+ *
+ * When Redis is unavailable it FAILS OPEN, onto this replica's memory, with a warning log: the
+ * limit still holds per replica, but nobody is refused sign-in because of a cache outage. Why not
+ * a 503: these counters are defence in depth, not the guard itself. The per-address code limit
+ * and the 5-attempts-per-code lock live in Postgres and still hold, and six-digit codes cannot be
+ * guessed within 5 attempts; whereas answering 503 would lock every user out of their account
+ * (and the worker's email queue, the other Redis user, already has a 503 of its own on
+ * send-code). Blocking is never the cost of a Redis problem: commands fail at once while
+ * disconnected (no offline queue) and give up after THROTTLER_REDIS_TIMEOUT_MS when Redis hangs.
+ */
+@Injectable()
+export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
+  private readonly redis: Redis;
+  private readonly shared: ThrottlerStorageRedisService;
+  private readonly local = new ThrottlerStorageService();
+  /** Since when checks have fallen back to memory; null while Redis answers. */
+  private degradedSince: number | null = null;
+  private lastErrorLog = 0;
+  private closed = false;
+
+  constructor(
+    config: ConfigService<ApiEnv, true>,
+    @InjectPinoLogger(AuthThrottlerStorage.name) private readonly logger: PinoLogger,
+  ) {
+    this.redis = new Redis({
+      ...producerRedisOptions(config.get('REDIS_URL', { infer: true })),
+      keyPrefix: throttlerKeyPrefix(config.get('QUEUE_PREFIX', { infer: true })),
+      commandTimeout: THROTTLER_REDIS_TIMEOUT_MS,
+      connectionName: 'api-throttler',
+      lazyConnect: true,
+    });
+    // Without a listener ioredis prints every connection error to stderr, outside the JSON logs.
+    this.redis.on('error', (error: Error) => this.logRedisError(error));
+    this.shared = new ThrottlerStorageRedisService(this.redis);
+  }
+
+  /** Connects before the api takes requests, giving up (not failing) when Redis is down. */
+  async onModuleInit(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.redis.connect().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONNECTION_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
+    if (this.redis.status === 'ready') {
+      try {
+        const record = await this.shared.increment(key, ttl, limit, blockDuration, throttlerName);
+        this.recovered();
+        return record;
+      } catch (error) {
+        this.degraded((error as Error).message);
+      }
+    } else {
+      this.degraded(`Redis connection is ${this.redis.status}`);
+    }
+    return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+  }
+
+  /** After the HTTP server has closed: no request needs the client any more. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.local.onApplicationShutdown();
+    if (this.redis.status === 'ready') {
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    } else {
+      this.redis.disconnect();
+    }
+  }
+
+  private degraded(reason: string): void {
+    if (this.degradedSince !== null) return;
+    this.degradedSince = Date.now();
+    this.logger.warn(
+      { reason },
+      "Auth rate limits fall back to this replica's memory: Redis is unavailable",
+    );
+  }
+
+  private recovered(): void {
+    if (this.degradedSince === null) return;
+    const degradedMs = Date.now() - this.degradedSince;
+    this.degradedSince = null;
+    this.logger.info({ degradedMs }, 'Auth rate limits are shared in Redis again');
+  }
+
+  private logRedisError(error: Error): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLog = now;
+    this.logger.warn(
+      { err: { type: error.name, message: error.message } },
+      'Redis error (auth rate limits)',
+    );
+  }
+}

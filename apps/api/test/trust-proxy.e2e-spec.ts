@@ -1,0 +1,106 @@
+import { JobPayloads } from '@subscribernest/shared';
+import { Job } from 'bullmq';
+import { latestLoginCode, startTestApi, TestApi } from './support/test-api';
+
+const LIMIT = 3;
+
+/** verify-code with a wrong code, as the client behind `forwardedFor` (when given). */
+const guess = (api: TestApi, forwardedFor?: string) => {
+  const req = api.http().post('/auth/verify-code');
+  if (forwardedFor) req.set('x-forwarded-for', forwardedFor);
+  return req.send({ email: 'guesser@example.com', code: '123456' });
+};
+
+/** Signs in through the routes from behind `forwardedFor`; the IP the sign-in notice carries. */
+async function signInNoticeIp(api: TestApi, email: string, forwardedFor: string) {
+  await api
+    .http()
+    .post('/auth/send-code')
+    .set('x-forwarded-for', forwardedFor)
+    .send({ email })
+    .expect(200);
+  const { code } = await latestLoginCode(api, email);
+  const signedIn = await api
+    .http()
+    .post('/auth/verify-code')
+    .set('x-forwarded-for', forwardedFor)
+    .send({ email, code })
+    .expect(200);
+  const [session] = await api.dataSource.query<{ id: string; ip: string | null }[]>(
+    'SELECT s.id, s.ip FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.id = $1',
+    [signedIn.body.user.id],
+  );
+  const notice = (await api.emailQueue.getJob(session.id)) as
+    Job<JobPayloads['sign-in-notification']> | undefined;
+  return { sessionIp: session.ip, noticeIp: notice?.data.ip };
+}
+
+describe('TRUST_PROXY (real app)', () => {
+  describe('unset (the default): X-Forwarded-For is ignored', () => {
+    let api: TestApi;
+
+    beforeAll(async () => {
+      api = await startTestApi({
+        authPolicy: { requestsPerIp: { limit: LIMIT, windowMs: 60_000 } },
+      });
+    });
+
+    afterAll(async () => {
+      await api?.close();
+    });
+
+    it('records the connecting address, not the forwarded one, for the sign-in', async () => {
+      const { sessionIp, noticeIp } = await signInNoticeIp(
+        api,
+        'direct@example.com',
+        '203.0.113.50',
+      );
+      expect(sessionIp).toMatch(/127\.0\.0\.1$|^::1$/);
+      expect(noticeIp).toBe(sessionIp);
+    });
+
+    it('does not let a client escape the per-IP limit by forging X-Forwarded-For', async () => {
+      // The sign-in above spent one verify-code request of this client's budget.
+      for (let i = 1; i < LIMIT; i++) await guess(api, `203.0.113.${i}`).expect(401);
+      const limited = await guess(api, '203.0.113.99').expect(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      await guess(api).expect(429);
+    });
+  });
+
+  describe('TRUST_PROXY=1 (one load balancer): the client is the last X-Forwarded-For entry', () => {
+    let api: TestApi;
+
+    beforeAll(async () => {
+      api = await startTestApi({
+        env: { TRUST_PROXY: '1' },
+        authPolicy: { requestsPerIp: { limit: LIMIT, windowMs: 60_000 } },
+      });
+    });
+
+    afterAll(async () => {
+      await api?.close();
+    });
+
+    it('keys the per-IP limit by the forwarded client address', async () => {
+      for (let i = 0; i < LIMIT; i++) await guess(api, '203.0.113.1').expect(401);
+      const limited = await guess(api, '203.0.113.1').expect(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      // Another client behind the same load balancer is not held back.
+      await guess(api, '203.0.113.2').expect(401);
+      // Only the hop the load balancer appended counts: an address the client put first does not.
+      await guess(api, '198.51.100.7, 203.0.113.1').expect(429);
+      await guess(api, '203.0.113.1, 203.0.113.3').expect(401);
+    });
+
+    it('records the forwarded client address for the sign-in and its notification', async () => {
+      const { sessionIp, noticeIp } = await signInNoticeIp(
+        api,
+        'behind-lb@example.com',
+        '198.51.100.23',
+      );
+      expect(sessionIp).toBe('198.51.100.23');
+      expect(noticeIp).toBe('198.51.100.23');
+    });
+  });
+});
