@@ -133,6 +133,14 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     );
   }
 
+  /** The run row is written inside the job: BullMQ records the completion a moment later. */
+  async function completedJob(runId: string) {
+    return waitFor(async () => {
+      const found = await queue.getJob(runId);
+      return found && (await found.getState()) === 'completed' ? found : undefined;
+    });
+  }
+
   async function expectExact(connectionId: string, listId: string): Promise<void> {
     const rows = await dataSource.query<
       { external_id: string; status: string; email_encrypted: string }[]
@@ -294,12 +302,12 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     await enqueue(connectionId, runId);
     const run = await finished(runId);
     expect(run.status).toBe('success');
-    const job = await queue.getJob(runId);
+    const job = await completedJob(runId);
     // Two 429s, two delays, no failed attempt: only the completing attempt counts.
     expect(fake.requests.slice(from).filter((r) => r.status === 429)).toHaveLength(2);
-    expect(job?.stacktrace).toEqual([]);
-    expect(job?.attemptsMade).toBe(1);
-    expect(job?.attemptsStarted).toBe(3);
+    expect(job.stacktrace).toEqual([]);
+    expect(job.attemptsMade).toBe(1);
+    expect(job.attemptsStarted).toBe(3);
     await expectExact(connectionId, LISTS.limited);
   }, 60_000);
 
@@ -312,10 +320,10 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     await enqueue(connectionId, runId, { backoff: { type: 'fixed', delay: 100 } });
     const run = await finished(runId);
     expect(run.status).toBe('success');
-    const job = await queue.getJob(runId);
+    const job = await completedJob(runId);
     // Two failed attempts (one per 503), then the one that completes.
-    expect(job?.stacktrace).toHaveLength(2);
-    expect(job?.attemptsMade).toBe(3);
+    expect(job.stacktrace).toHaveLength(2);
+    expect(job.attemptsMade).toBe(3);
     await expectExact(connectionId, LISTS.flaky);
   });
 

@@ -17,14 +17,22 @@ function dateOf(epochMs: number | undefined): Date | null {
   return typeof epochMs === 'number' ? new Date(epochMs) : null;
 }
 
+/** The last error of an attempt that BullMQ's stalled-job check took away from its worker. */
+export const STALLED_REASON =
+  'stalled: its worker stopped renewing the job lock (process killed, or event loop blocked) ' +
+  'and the job was handed back to the queue';
+
 /**
  * The `job_runs` audit, written in one place for every queue this worker processes: listens to
- * each BullMQ worker's `active`, `completed` and `failed` events (QueueWorkersService attaches it
- * before a worker starts), so no processor writes audit rows by hand.
+ * each BullMQ worker's `active`, `completed`, `failed` and `stalled` events (QueueWorkersService
+ * attaches it before a worker starts), so no processor writes audit rows by hand.
  *
  * `failed` is `dead` when BullMQ will not retry: attempts used up, or an UnrecoverableError (BullMQ
- * then sets `finishedOn`). Not covered: a job failed by the stalled checker after too many stalls
- * (reported only to QueueEvents) keeps its last row until it runs again.
+ * then sets `finishedOn`). `stalled` (this worker's stalled-job check found an active job whose
+ * lock had expired, e.g. its worker was SIGKILLed, and moved it back to wait) puts the row back to
+ * `queued` with STALLED_REASON as its last error; so does a job handed back on shutdown
+ * (JobHandback). A job stalled more than BullMQ's limit is failed by the next worker that takes it
+ * (`failed`, UnrecoverableError → `dead`).
  */
 @Injectable()
 export class JobAuditListener {
@@ -41,6 +49,26 @@ export class JobAuditListener {
     worker.on('failed', (job: Job | undefined, error: Error) => {
       if (job) this.onFailed(worker.name, job, error);
     });
+    worker.on('stalled', (jobId: string) => this.handedBack(worker.name, jobId, STALLED_REASON));
+  }
+
+  /**
+   * Records that the attempt running as `jobId` ended without finishing and the job is waiting
+   * again (stalled, or handed back on shutdown): the row goes back to `queued` with the reason.
+   */
+  handedBack(queue: string, jobId: string, reason: string): void {
+    this.logger.warn({ queue, jobId, reason }, 'job handed back to the queue');
+    this.track(
+      this.runs.markHandedBack(queue, jobId, reason).then(
+        () => undefined,
+        (error: unknown) => {
+          this.logger.error(
+            { queue, jobId, status: 'queued', error: describeJobError(error) },
+            'could not write the job audit row',
+          );
+        },
+      ),
+    );
   }
 
   /** Resolves once every audit write started so far has settled (called on shutdown). */
@@ -123,12 +151,22 @@ export class JobAuditListener {
   }
 
   private write(run: JobRunRecord): void {
-    const write = this.runs.record(run).catch((error: unknown) => {
-      this.logger.error(
-        { queue: run.queue, jobId: run.jobId, status: run.status, error: describeJobError(error) },
-        'could not write the job audit row',
-      );
-    });
+    this.track(
+      this.runs.record(run).catch((error: unknown) => {
+        this.logger.error(
+          {
+            queue: run.queue,
+            jobId: run.jobId,
+            status: run.status,
+            error: describeJobError(error),
+          },
+          'could not write the job audit row',
+        );
+      }),
+    );
+  }
+
+  private track(write: Promise<void>): void {
     this.pending.add(write);
     void write.finally(() => this.pending.delete(write));
   }

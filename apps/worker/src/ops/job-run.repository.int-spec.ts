@@ -98,6 +98,38 @@ describe('JobRunRepository', () => {
     });
   });
 
+  it('a handed-back attempt goes back to queued, then the next start and the completion move it on', async () => {
+    const jobId = 'handed-back';
+    const reason = 'stalled: handed back to the queue';
+    expect(await repository.markHandedBack('email', jobId, reason)).toBe(false);
+    await repository.record(observation({ jobId }));
+    expect(await repository.markHandedBack('email', jobId, reason)).toBe(true);
+    expect(await rows.findOneByOrFail({ queue: 'email', jobId })).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      lastError: reason,
+      finishedAt: null,
+    });
+    // A stall does not use up an attempt: BullMQ starts it again as the same attempt number.
+    await repository.record(observation({ jobId, startedAt: new Date('2030-01-01T00:02:00Z') }));
+    expect(await rows.findOneByOrFail({ queue: 'email', jobId })).toMatchObject({
+      status: 'active',
+      attempts: 1,
+      startedAt: new Date('2030-01-01T00:00:00Z'),
+    });
+    await repository.record(
+      observation({ jobId, status: 'completed', finishedAt: new Date('2030-01-01T00:03:00Z') }),
+    );
+    // A late stall report never undoes a finished job; the reason stays as the last error.
+    expect(await repository.markHandedBack('email', jobId, reason)).toBe(false);
+    expect(await rows.findOneByOrFail({ queue: 'email', jobId })).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+      lastError: reason,
+      finishedAt: new Date('2030-01-01T00:03:00Z'),
+    });
+  });
+
   it('tells queues apart', async () => {
     await repository.record(observation({ queue: 'billing', name: 'close-period', jobId: 'same' }));
     await repository.record(observation({ queue: 'email', jobId: 'same' }));

@@ -65,4 +65,20 @@ export class JobRunRepository {
       ],
     );
   }
+
+  /**
+   * The attempt running as (queue, job id) was handed back to the queue without finishing: its
+   * worker died or lost the lock (BullMQ's stalled-job check), or it stopped early on shutdown. The
+   * row goes back to `queued` with the reason as its last error, and keeps its attempt number, so
+   * the next start of the job (`active`, same attempt number as BullMQ counts it) moves it on again.
+   * Only an `active` row changes: a late observation never undoes a finished job.
+   */
+  async markHandedBack(queue: string, jobId: string, reason: string): Promise<boolean> {
+    const [, affected] = await this.runs.query<[unknown, number]>(
+      `UPDATE job_runs SET status = 'queued', last_error = $3, finished_at = NULL, updated_at = now()
+        WHERE queue = $1 AND job_id = $2 AND status = 'active'`,
+      [queue, jobId, reason],
+    );
+    return affected > 0;
+  }
 }

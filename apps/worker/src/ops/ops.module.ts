@@ -4,13 +4,15 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { JobRun, PlatformHealthModule } from '@subscribernest/shared';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { JobAuditListener } from './job-audit.listener';
+import { JobHandback } from './job-handback';
 import { JobRunRepository } from './job-run.repository';
 import { OpsServer } from './ops-server';
 import { QueueWorkersService } from './queue-workers.service';
 
 /**
  * What keeps the worker operable: the ops listener (health, metrics), the lifecycle of every
- * BullMQ worker (start when ready, handler check, drain on shutdown) and the `job_runs` audit.
+ * BullMQ worker (start when ready, handler check, lock timings, drain and hand-back on shutdown)
+ * and the `job_runs` audit.
  */
 @Module({
   imports: [
@@ -19,7 +21,7 @@ import { QueueWorkersService } from './queue-workers.service';
     PlatformHealthModule,
     PrometheusModule.register({ defaultMetrics: { enabled: true } }),
   ],
-  providers: [OpsServer, JobRunRepository, JobAuditListener, QueueWorkersService],
-  exports: [OpsServer, QueueWorkersService],
+  providers: [OpsServer, JobRunRepository, JobAuditListener, JobHandback, QueueWorkersService],
+  exports: [OpsServer, QueueWorkersService, JobHandback],
 })
 export class OpsModule {}

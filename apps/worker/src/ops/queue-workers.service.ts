@@ -8,23 +8,30 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
 import { JobAuditListener } from './job-audit.listener';
 import { describeJobError } from './job-error';
+import { JobHandback } from './job-handback';
 import { QueueProcessor } from './queue-processor';
 
 /** Redis errors repeat on every reconnect attempt; log them this often at most, per queue. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
+
+/** The drain time when JOB_DRAIN_TIMEOUT_MS is unset, as a share of SHUTDOWN_TIMEOUT_MS. */
+const DEFAULT_DRAIN_SHARE = 0.8;
 
 /**
  * Owns the lifecycle of every BullMQ worker in this process (the QueueProcessor providers):
  *
  * - start-up: checks that each processed queue has a handler for every job name of the shared
  *   contract (otherwise the process stops with one message naming them), applies the configured
- *   concurrency, attaches the error log and the job audit, and only then starts the workers, once
- *   the whole application is initialised (the database connected, the `@OnEvent` listeners
- *   registered). The workers are created with `autorun: false` (see QueueWorker).
+ *   concurrency and the job lock timings (QUEUE_LOCK_DURATION_MS, QUEUE_STALLED_INTERVAL_MS),
+ *   attaches the error log and the job audit, and only then starts the workers, once the whole
+ *   application is initialised (the database connected, the `@OnEvent` listeners registered). The
+ *   workers are created with `autorun: false` (see QueueWorker).
  * - shutdown (SIGTERM): before any connection closes, stops every worker from fetching, lets active
  *   jobs finish, waits for their audit rows, and only then lets Nest close the queues, Redis and
- *   Postgres. The process watchdog (SHUTDOWN_TIMEOUT_MS) bounds the wait; a job cut off by it is
- *   handed back by BullMQ's stalled-job check and runs again.
+ *   Postgres. Once JOB_DRAIN_TIMEOUT_MS has passed, jobs that can stop at a safe point hand their
+ *   job back to the queue (JobHandback), so the process exits 0 in time. The process watchdog
+ *   (SHUTDOWN_TIMEOUT_MS) bounds the rest; a job cut off by it (or by SIGKILL) is handed back by
+ *   BullMQ's stalled-job check once its lock expires, and runs again.
  */
 @Injectable()
 export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -37,6 +44,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     private readonly config: ConfigService<WorkerEnv, true>,
     private readonly eventEmitterReadiness: EventEmitterReadinessWatcher,
     private readonly audit: JobAuditListener,
+    private readonly handback: JobHandback,
     @InjectPinoLogger(QueueWorkersService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -69,6 +77,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     for (const processor of this.processors) {
       const worker = processor.worker;
       worker.concurrency = this.config.get(processor.concurrencySetting, { infer: true });
+      this.applyLockTimings(worker);
       worker.on('error', (error: Error) => this.logWorkerError(worker.name, error));
       this.audit.watch(worker);
     }
@@ -84,22 +93,58 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     if (this.processors.length === 0) return;
+    const drainMs = this.drainTimeoutMs();
     this.logger.info(
-      { signal, queues: this.queues },
+      { signal, queues: this.queues, drainMs },
       'stopping workers: no new jobs, waiting for active ones to finish',
     );
-    await Promise.all(
-      this.processors.map((processor) =>
-        processor.worker.close().catch((error: unknown) => {
-          this.logger.error(
-            { queue: processor.worker.name, error: describeJobError(error) },
-            'worker did not close cleanly',
-          );
-        }),
-      ),
-    );
+    const handBack = setTimeout(() => {
+      this.logger.warn(
+        { drainMs },
+        'drain time is up: asking active jobs to hand their job back to the queue',
+      );
+      this.handback.request();
+    }, drainMs);
+    try {
+      await Promise.all(
+        this.processors.map((processor) =>
+          processor.worker.close().catch((error: unknown) => {
+            this.logger.error(
+              { queue: processor.worker.name, error: describeJobError(error) },
+              'worker did not close cleanly',
+            );
+          }),
+        ),
+      );
+    } finally {
+      clearTimeout(handBack);
+    }
     await this.audit.drain();
     this.logger.info({ queues: this.queues }, 'workers stopped');
+  }
+
+  /** How long shutdown lets active jobs run before asking them to hand back. */
+  private drainTimeoutMs(): number {
+    return (
+      this.config.get('JOB_DRAIN_TIMEOUT_MS', { infer: true }) ??
+      Math.floor(this.config.get('SHUTDOWN_TIMEOUT_MS', { infer: true }) * DEFAULT_DRAIN_SHARE)
+    );
+  }
+
+  /**
+   * QUEUE_LOCK_DURATION_MS and QUEUE_STALLED_INTERVAL_MS on a worker that has not run yet.
+   * @nestjs/bullmq builds each worker from its static `@Processor` options, so settings read from
+   * the validated configuration are applied here, before `run()` reads them. BullMQ's lock manager
+   * copies the lock timings when it is created, so it is created again with them.
+   */
+  private applyLockTimings(worker: Worker): void {
+    const lockDuration = this.config.get('QUEUE_LOCK_DURATION_MS', { infer: true });
+    Object.assign(worker.opts, {
+      lockDuration,
+      lockRenewTime: lockDuration / 2,
+      stalledInterval: this.config.get('QUEUE_STALLED_INTERVAL_MS', { infer: true }),
+    });
+    (worker as unknown as { createLockManager(): void }).createLockManager();
   }
 
   private async start(): Promise<void> {
@@ -119,6 +164,8 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
           queue: processor.worker.name,
           concurrency: processor.worker.concurrency,
         })),
+        lockDurationMs: this.config.get('QUEUE_LOCK_DURATION_MS', { infer: true }),
+        stalledIntervalMs: this.config.get('QUEUE_STALLED_INTERVAL_MS', { infer: true }),
       },
       'workers started',
     );

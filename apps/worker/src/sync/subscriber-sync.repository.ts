@@ -262,6 +262,21 @@ export class SubscriberSyncRepository {
     });
   }
 
+  /**
+   * The saved cursor cannot be used: the run starts its pass over. Clears the checkpoint and the
+   * run's seen ids (the new pass sees every subscriber again), in one transaction. The run's
+   * created/updated counters stay: they count what this run changed.
+   */
+  async restartPass(connectionId: string, runId: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [runId]);
+      await manager.query(
+        `UPDATE esp_connections SET sync_checkpoint = NULL, updated_at = now() WHERE id = $1`,
+        [connectionId],
+      );
+    });
+  }
+
   /** The run failed for good: it and the connection's sync state say so (and nothing else). */
   async markFailed(
     connectionId: string,

@@ -1,18 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import {
   EncryptionService,
+  EspClient,
   EspClientRegistry,
   EspError,
   EspSubscriber,
   DecryptionError,
   InvalidCredentialsError,
+  InvalidCursorError,
   JOB,
   maskEmail,
   PayloadOf,
   RateLimitedError,
 } from '@subscribernest/shared';
-import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { JobHandback } from '../ops/job-handback';
 import { SubscriberRow, SubscriberSyncRepository, SyncTarget } from './subscriber-sync.repository';
 
 export type SyncPublicationData = PayloadOf<typeof JOB.syncPublication>;
@@ -30,10 +33,18 @@ export type SyncOutcome =
       removed: number;
     };
 
+/** How a pass over the ESP's pages ended. */
+type PassResult = { status: 'complete'; pagesDone: number } | { status: 'handed-back' };
+
 /**
  * One `sync-publication` job: stream the ESP's pages (from the run's checkpoint when resuming),
  * upsert each page with its checkpoint in one transaction, delete ghosts after a complete pass,
  * and record the outcome on the run, the connection and the day's subscriber-count snapshot.
+ *
+ * A saved cursor the ESP client rejects (`InvalidCursorError`: another list, ESP or cursor format)
+ * clears the checkpoint and restarts the pass from the beginning, once; on a pass that did not
+ * start from a checkpoint it fails the run. On shutdown, once the drain time is up (JobHandback),
+ * the job stops after its current page and goes back to the queue; it resumes from the checkpoint.
  */
 @Injectable()
 export class SubscriberSyncService {
@@ -41,6 +52,7 @@ export class SubscriberSyncService {
     private readonly repository: SubscriberSyncRepository,
     private readonly encryption: EncryptionService,
     private readonly esp: EspClientRegistry,
+    private readonly handback: JobHandback,
     @InjectPinoLogger(SubscriberSyncService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -92,34 +104,35 @@ export class SubscriberSyncService {
       await this.repository.markRunning(connection.id, run.id);
       const apiKey = this.encryption.decrypt(connection.encryptedApiKey);
       const client = this.esp.get(connection.espType);
-      const checkpoint =
+      let checkpoint =
         connection.syncCheckpoint?.syncRunId === run.id ? connection.syncCheckpoint : null;
-      let pagesDone = checkpoint?.pagesDone ?? 0;
-      let subscribersSeen = checkpoint?.subscribersSeen ?? 0;
       this.logger.info(
-        { ...log, resumeFromPage: checkpoint ? pagesDone : null },
+        { ...log, resumeFromPage: checkpoint ? checkpoint.pagesDone : null },
         checkpoint ? 'sync resumed from checkpoint' : 'sync started',
       );
 
-      let complete = false;
-      const pages = client.streamSubscribers(
-        { apiKey, publicationId: connection.publicationId },
-        checkpoint?.cursor ?? null,
-      );
-      for await (const page of pages) {
-        const rows = this.toRows(page.subscribers);
-        pagesDone += 1;
-        subscribersSeen += rows.length;
-        await this.repository.storePage(connection.id, run.id, rows, {
-          syncRunId: run.id,
-          cursor: page.nextCursor,
-          pagesDone,
-          subscribersSeen,
-          updatedAt: new Date().toISOString(),
-        });
-        if (page.nextCursor === null) complete = true;
+      let pass: PassResult;
+      for (;;) {
+        try {
+          pass = await this.pass(target, token, client, apiKey, checkpoint);
+          break;
+        } catch (error) {
+          if (!(error instanceof InvalidCursorError) || checkpoint === null) throw error;
+          // The saved cursor cannot be used (the list or the ESP client changed): start over,
+          // once. A fresh pass has no saved cursor, so this cannot loop.
+          this.logger.warn(
+            { ...log, error: error.message, pagesDone: checkpoint.pagesDone },
+            'saved sync cursor rejected: checkpoint cleared, restarting the pass from the beginning',
+          );
+          await this.repository.restartPass(connection.id, run.id);
+          checkpoint = null;
+        }
       }
-      if (!complete) throw new Error('the ESP stream ended before a complete pass');
+      if (pass.status === 'handed-back') {
+        this.logger.info(log, 'sync handed back to the queue on shutdown: resumes from checkpoint');
+        throw await this.handback.handBack(job, token);
+      }
+      const { pagesDone } = pass;
 
       const totals = await this.repository.finish(connection.id, connection.userId, run.id);
       const counts = await this.countsOf(run.id, totals);
@@ -128,6 +141,40 @@ export class SubscriberSyncService {
     } catch (error) {
       throw await this.onError(error, target, job, token);
     }
+  }
+
+  /**
+   * Streams the pages from `checkpoint` (or from the start) and stores each with its checkpoint.
+   * Stops early, between two stored pages, when shutdown asks jobs to hand back.
+   */
+  private async pass(
+    { connection, run }: SyncTarget,
+    token: string | undefined,
+    client: EspClient,
+    apiKey: string,
+    checkpoint: SyncTarget['connection']['syncCheckpoint'],
+  ): Promise<PassResult> {
+    let pagesDone = checkpoint?.pagesDone ?? 0;
+    let subscribersSeen = checkpoint?.subscribersSeen ?? 0;
+    const pages = client.streamSubscribers(
+      { apiKey, publicationId: connection.publicationId },
+      checkpoint?.cursor ?? null,
+    );
+    for await (const page of pages) {
+      const rows = this.toRows(page.subscribers);
+      pagesDone += 1;
+      subscribersSeen += rows.length;
+      await this.repository.storePage(connection.id, run.id, rows, {
+        syncRunId: run.id,
+        cursor: page.nextCursor,
+        pagesDone,
+        subscribersSeen,
+        updatedAt: new Date().toISOString(),
+      });
+      if (page.nextCursor === null) return { status: 'complete', pagesDone };
+      if (this.handback.requested && token) return { status: 'handed-back' };
+    }
+    throw new Error('the ESP stream ended before a complete pass');
   }
 
   private async countsOf(
@@ -146,7 +193,7 @@ export class SubscriberSyncService {
     token?: string,
   ): Promise<unknown> {
     const log = { espConnectionId: connection.id, syncRunId: run.id, jobId: job.id };
-    if (error instanceof DelayedError) return error;
+    if (error instanceof DelayedError || error instanceof WaitingError) return error;
     if (error instanceof RateLimitedError && token) {
       this.logger.warn({ ...log, retryAfterMs: error.retryAfterMs }, 'sync rate limited: delayed');
       await job.moveToDelayed(Date.now() + error.retryAfterMs, token);

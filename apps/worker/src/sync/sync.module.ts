@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EspModule, QUEUE, registerQueues } from '@subscribernest/shared';
+import { OpsModule } from '../ops/ops.module';
 import { SubscriberSyncProcessor } from './subscriber-sync.processor';
 import { SubscriberSyncRepository } from './subscriber-sync.repository';
 import { SubscriberSyncService } from './subscriber-sync.service';
@@ -10,7 +11,7 @@ import { SyncRequestedListener } from './sync-requested.listener';
  * SubscriberSyncProcessor, which runs those jobs (so the start-up handler check covers the queue).
  */
 @Module({
-  imports: [registerQueues(QUEUE.subscriberSync), EspModule],
+  imports: [registerQueues(QUEUE.subscriberSync), EspModule, OpsModule],
   providers: [
     SyncRequestedListener,
     SubscriberSyncProcessor,
