@@ -31,6 +31,7 @@ describe('worker start-up', () => {
         QUEUE.domainEvents,
         QUEUE.subscriberSync,
         QUEUE.email,
+        QUEUE.schedulerTicks,
       ]);
     } finally {
       await worker.close();

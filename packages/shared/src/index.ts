@@ -28,6 +28,7 @@ export * from './process/run-service';
 export * from './queues/job-names';
 export * from './queues/job-options';
 export * from './queues/job-payloads';
+export * from './queues/manual-cron-ticks';
 export * from './queues/queue-names';
 export * from './queues/queue.module';
 export * from './redis/redis-options';

@@ -2,6 +2,7 @@ export * from './database';
 export * from './keys';
 export * from './ports';
 export * from './queues';
+export * from './redis-server';
 export * from './service-env';
 export * from './service-process';
 export * from './wait-for';

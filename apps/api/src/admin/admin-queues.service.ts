@@ -9,13 +9,13 @@ import { QUEUE } from '@subscribernest/shared';
 import { Queue } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { ENQUEUE_TIMEOUT_MS, withTimeout } from '../queues/queue-producer.service';
-import { SCHEDULER_TICKS_QUEUE } from './scheduler-ticks.contract';
 
 /** Queues the admin routes and Bull Board open on top of the ones the api produces to. */
 export const ADMIN_ONLY_QUEUES = [
   QUEUE.subscriberSync,
   QUEUE.billing,
   QUEUE.accountDeletion,
+  QUEUE.schedulerTicks,
 ] as const;
 
 const ERROR_LOG_INTERVAL_MS = 30_000;
@@ -37,7 +37,7 @@ export class AdminQueuesService implements OnModuleInit, BeforeApplicationShutdo
     @InjectQueue(QUEUE.subscriberSync) subscriberSync: Queue,
     @InjectQueue(QUEUE.billing) billing: Queue,
     @InjectQueue(QUEUE.accountDeletion) accountDeletion: Queue,
-    @InjectQueue(SCHEDULER_TICKS_QUEUE) readonly schedulerTicks: Queue,
+    @InjectQueue(QUEUE.schedulerTicks) readonly schedulerTicks: Queue,
     @InjectPinoLogger(AdminQueuesService.name) private readonly logger: PinoLogger,
   ) {
     this.own = [subscriberSync, billing, accountDeletion, schedulerTicks];
@@ -81,6 +81,25 @@ export class AdminQueuesService implements OnModuleInit, BeforeApplicationShutdo
       throw new ServiceUnavailableException(
         'The job queue (Redis) is unavailable; try again later',
       );
+    }
+  }
+
+  /**
+   * Resolves once every queue's connection answers a PING, each step within ENQUEUE_TIMEOUT_MS;
+   * otherwise 503 with `message`. For Bull Board, whose own Redis calls are not bounded in time.
+   */
+  async assertRedisAvailable(what: string, message: string): Promise<void> {
+    try {
+      await Promise.all(
+        [...this.queues.values()].map(async (queue) => {
+          await withTimeout(queue.waitUntilReady(), ENQUEUE_TIMEOUT_MS, 'connecting to Redis');
+          const client = await queue.client;
+          await withTimeout(client.runCommand('ping', []), ENQUEUE_TIMEOUT_MS, 'PING');
+        }),
+      );
+    } catch (error) {
+      this.logConnectionError(what, error as Error);
+      throw new ServiceUnavailableException(message);
     }
   }
 

@@ -12,7 +12,7 @@ import { CurrentUser } from '../auth/current-user.decorator';
 import { AdminOnly } from '../auth/roles.decorator';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { SchedulerRunAcceptedDto } from './dto/scheduler-run-accepted.dto';
-import { MANUAL_CRONS } from './scheduler-ticks.contract';
+import { MANUAL_CRONS } from '@subscribernest/shared';
 import { SchedulersService } from './schedulers.service';
 
 @ApiTags('admin')

@@ -1,19 +1,12 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
+import { isManualCron, JOB, MANUAL_CRONS, PayloadOf, runCronJobId } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AdminQueuesService } from './admin-queues.service';
-import {
-  MANUAL_CRONS,
-  ManualCronName,
-  RUN_CRON_JOB,
-  runCronJobId,
-  RunCronPayload,
-} from './scheduler-ticks.contract';
 
-function isManualCron(name: string): name is ManualCronName {
-  return (MANUAL_CRONS as readonly string[]).includes(name);
-}
-
-/** Manual cron ticks: a `run-cron` job for the worker, one per cron per minute. */
+/**
+ * Manual cron ticks: a `run-cron` job on the `scheduler-ticks` queue, one per cron per minute. The
+ * worker claims the tick as `manual` in `cron_runs` and runs the cron's fan-out.
+ */
 @Injectable()
 export class SchedulersService {
   constructor(
@@ -28,11 +21,15 @@ export class SchedulersService {
       );
     }
     const jobId = runCronJobId(name, now);
-    const payload: RunCronPayload = { name, requestedBy: adminId, requestedAt: now.toISOString() };
+    const payload: PayloadOf<typeof JOB.runCron> = {
+      name,
+      requestedBy: adminId,
+      requestedAt: now.toISOString(),
+    };
     const queue = this.queues.schedulerTicks;
     // Same id within the minute: BullMQ keeps the first job and ignores the second add.
     await this.queues.call(queue, 'adding a manual cron tick', () =>
-      queue.add(RUN_CRON_JOB, payload, { jobId }),
+      queue.add(JOB.runCron, payload, { jobId }),
     );
     this.logger.info({ cron: name, jobId, adminId }, 'Manual cron tick requested');
     return { jobId };

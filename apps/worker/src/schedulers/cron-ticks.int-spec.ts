@@ -5,7 +5,7 @@ import { createTestDatabase, TestDatabase } from '@subscribernest/testkit';
 import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { CronClaim, CronTickOutcome, CronTicksService } from './cron-ticks.service';
-import { SchedulersModule } from './schedulers.module';
+import { CronTicksModule } from './cron-ticks.module';
 
 const MIDNIGHT = '0 0 * * *';
 
@@ -15,7 +15,7 @@ async function replica(databaseUrl: string): Promise<TestingModule> {
     imports: [
       LoggerModule.forRoot({ pinoHttp: { level: 'silent' } }),
       TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl), logging: false }),
-      SchedulersModule,
+      CronTicksModule,
     ],
   }).compile();
   await moduleRef.init();

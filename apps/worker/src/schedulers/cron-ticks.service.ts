@@ -62,6 +62,11 @@ export class CronTicksService implements BeforeApplicationShutdown {
     @InjectPinoLogger(CronTicksService.name) private readonly logger: PinoLogger,
   ) {}
 
+  /** True once the worker is shutting down: a long handler stops between its steps. */
+  get shuttingDown(): boolean {
+    return this.closing;
+  }
+
   /** Claims (name, tick); null when another replica, or an earlier run, already owns it. */
   async claim(
     name: CronName,

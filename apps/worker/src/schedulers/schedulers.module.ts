@@ -1,16 +1,24 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { CronRun } from '@subscribernest/shared';
-import { CronRunRepository } from './cron-run.repository';
-import { CronTicksService } from './cron-ticks.service';
+import { QUEUE, registerQueues } from '@subscribernest/shared';
+import { CronTicksModule } from './cron-ticks.module';
+import { ManualCronTicksService } from './manual-cron-ticks.service';
+import { MidnightSyncRepository } from './midnight-sync.repository';
+import { SyncSchedulerService } from './midnight-sync.scheduler';
+import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
 
 /**
- * Crons. Holds the tick claim/catch-up piece every scheduler uses (CronTicksService); the
- * schedulers themselves (midnight sync, monthly billing, account deletion) join this module.
+ * Crons: the tick claim/catch-up piece every scheduler uses (CronTicksService), the schedulers
+ * (midnight sync; monthly billing and account deletion join here), and the processor of the
+ * ticks an admin runs by hand.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([CronRun])],
-  providers: [CronRunRepository, CronTicksService],
-  exports: [CronTicksService],
+  imports: [CronTicksModule, registerQueues(QUEUE.subscriberSync, QUEUE.schedulerTicks)],
+  providers: [
+    MidnightSyncRepository,
+    SyncSchedulerService,
+    ManualCronTicksService,
+    SchedulerTicksProcessor,
+  ],
+  exports: [CronTicksModule],
 })
 export class SchedulersModule {}

@@ -1,5 +1,16 @@
+import { isIP } from 'node:net';
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
 import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
@@ -94,6 +105,68 @@ export class SharedEnv implements EspSettings {
   ESP_MAX_INLINE_WAIT_MS: number = ESP_HTTP_DEFAULTS.ESP_MAX_INLINE_WAIT_MS;
 }
 
+/**
+ * What TRUST_PROXY becomes: Express's `trust proxy` setting. `false` (the default) ignores
+ * X-Forwarded-For; a number trusts that many hops in front of the api; a list trusts the proxies
+ * at those addresses/subnets (`loopback`, `linklocal` and `uniquelocal` stand for their ranges).
+ */
+export type TrustProxySetting = boolean | number | string[];
+
+const TRUST_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+const TRUST_PROXY_MAX_HOPS = 10;
+
+function isProxyAddress(entry: string): boolean {
+  if (TRUST_PROXY_RANGES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY as Express wants it: `true`/`false`, a hop count (0-10), or a comma-separated list
+ * of IP addresses, CIDR subnets and named ranges. Throws with the reason otherwise (Express would
+ * take any other string for an address list and fail on the first request, or trust nothing).
+ */
+export function parseTrustProxy(raw: string): TrustProxySetting {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > TRUST_PROXY_MAX_HOPS) {
+      throw new Error(`hop count ${hops} is more than ${TRUST_PROXY_MAX_HOPS}`);
+    }
+    return hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => !isProxyAddress(entry));
+  if (bad !== undefined) throw new Error(`"${bad}" is not an IP address, subnet or named range`);
+  return entries;
+}
+
+/** TRUST_PROXY still a string after the transform: parseTrustProxy refused it. */
+const IsTrustProxy = () =>
+  ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string',
+      defaultMessage: (args) => {
+        let reason = 'is invalid';
+        try {
+          parseTrustProxy(String(args?.value ?? ''));
+        } catch (error) {
+          reason = (error as Error).message;
+        }
+        return (
+          `${args?.property} must be true, false, a hop count (0-${TRUST_PROXY_MAX_HOPS}) or a ` +
+          `comma-separated list of proxy IP addresses/subnets (${reason})`
+        );
+      },
+    },
+  });
+
 /** Variables the api reads (plus the shared ones). */
 export class ApiEnv extends SharedEnv {
   @Type(() => Number)
@@ -114,7 +187,40 @@ export class ApiEnv extends SharedEnv {
   @trimmed()
   @IsGraceDays()
   ACCOUNT_DELETION_GRACE_DAYS = '30';
+
+  /**
+   * Which proxies in front of the api to believe about the client's address (X-Forwarded-For):
+   * per-IP throttling and the IP of sign-in notifications read it. Off by default, because a
+   * client reaching the api directly could otherwise pick any address. Behind one load balancer,
+   * `1`; see parseTrustProxy for the accepted forms.
+   */
+  @Transform(
+    ({ value }) => {
+      if (typeof value !== 'string') return value;
+      try {
+        return parseTrustProxy(value);
+      } catch {
+        return value;
+      }
+    },
+    { toClassOnly: true },
+  )
+  @IsTrustProxy()
+  TRUST_PROXY: TrustProxySetting = false;
 }
+
+/** JOB_DRAIN_TIMEOUT_MS, when set, must leave time before the shutdown watchdog fires. */
+const IsBelowShutdownTimeout = () =>
+  ValidateBy({
+    name: 'isBelowShutdownTimeout',
+    validator: {
+      validate: (value: unknown, args) => {
+        const limit = (args?.object as { SHUTDOWN_TIMEOUT_MS?: unknown }).SHUTDOWN_TIMEOUT_MS;
+        return typeof value === 'number' && typeof limit === 'number' && value < limit;
+      },
+      defaultMessage: (args) => `${args?.property} must be less than SHUTDOWN_TIMEOUT_MS`,
+    },
+  });
 
 /** Variables the worker reads (plus the shared ones). */
 export class WorkerEnv extends SharedEnv {
@@ -131,6 +237,38 @@ export class WorkerEnv extends SharedEnv {
   @IsInt()
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 25_000;
+
+  /**
+   * How long SIGTERM lets active jobs run on before asking those that can stop early (a subscriber
+   * sync, between two pages) to hand their job back to the queue, so the process still exits 0
+   * within SHUTDOWN_TIMEOUT_MS and another worker resumes the job at once. Unset: 80% of
+   * SHUTDOWN_TIMEOUT_MS. When set, it must be less than SHUTDOWN_TIMEOUT_MS.
+   */
+  @Type(() => Number)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @IsBelowShutdownTimeout()
+  JOB_DRAIN_TIMEOUT_MS: number | undefined = undefined;
+
+  /**
+   * How long a worker's lock on an active job lasts; the worker renews it every half of that. A job
+   * whose worker died (SIGKILL, OOM, a lost host) is handed to another worker by the stalled-job
+   * check once its lock has expired. Default: BullMQ's (30 s). Shorter recovers faster, but an
+   * event loop blocked longer than this makes a live job look stalled.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(500)
+  @Max(3_600_000)
+  QUEUE_LOCK_DURATION_MS = 30_000;
+
+  /** How often each worker runs BullMQ's stalled-job check. Default: BullMQ's (30 s). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(500)
+  @Max(3_600_000)
+  QUEUE_STALLED_INTERVAL_MS = 30_000;
 
   /**
    * Jobs of the `domain-events` queue one worker process runs at once. Each only re-emits an
@@ -185,4 +323,20 @@ export class WorkerEnv extends SharedEnv {
   @Min(1)
   @Max(50)
   SYNC_CONCURRENCY = 2;
+
+  /**
+   * Whether this worker fires the crons (midnight sync, …) and catches up a tick missed while no
+   * worker ran. Every replica may keep it on: the `cron_runs` claim runs each tick once. `false`
+   * leaves a replica to its queues (manual ticks from the admin route still run), and keeps a test
+   * that seeds data before the worker starts from seeing a catch-up tick act on it.
+   */
+  @IsIn(['true', 'false'])
+  CRONS_ENABLED: 'true' | 'false' = 'true';
+
+  /** Manual cron ticks (`scheduler-ticks` queue) one worker process runs at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  SCHEDULER_TICKS_CONCURRENCY = 1;
 }

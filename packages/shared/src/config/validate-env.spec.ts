@@ -159,6 +159,47 @@ describe('validateEnv', () => {
     expect(problemsOf({ ...valid(), SYNC_CONCURRENCY: '51' }, WorkerEnv).problems).toHaveLength(1);
   });
 
+  it('reads TRUST_PROXY as Express wants it: off by default, booleans, hop counts, address lists', () => {
+    const trustProxy = (value?: string) =>
+      validateEnv(ApiEnv, value === undefined ? valid() : { ...valid(), TRUST_PROXY: value })
+        .TRUST_PROXY;
+    expect(trustProxy()).toBe(false);
+    expect(trustProxy('')).toBe(false);
+    expect(trustProxy('false')).toBe(false);
+    expect(trustProxy('TRUE')).toBe(true);
+    expect(trustProxy('0')).toBe(0);
+    expect(trustProxy(' 2 ')).toBe(2);
+    expect(trustProxy('10.0.0.0/8, 192.168.1.7,loopback')).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'loopback',
+    ]);
+    expect(trustProxy('fd00::/8,::1,uniquelocal,linklocal')).toEqual([
+      'fd00::/8',
+      '::1',
+      'uniquelocal',
+      'linklocal',
+    ]);
+  });
+
+  it.each([
+    ['yes', '"yes" is not an IP address, subnet or named range'],
+    ['-1', '"-1" is not an IP address, subnet or named range'],
+    ['1.5', '"1.5" is not an IP address, subnet or named range'],
+    ['11', 'hop count 11 is more than 10'],
+    ['10.0.0.0/33', '"10.0.0.0/33" is not an IP address, subnet or named range'],
+    ['10.0.0.1,', '"" is not an IP address, subnet or named range'],
+    ['10.0.0.256', '"10.0.0.256" is not an IP address, subnet or named range'],
+    ['fd00::/129', '"fd00::/129" is not an IP address, subnet or named range'],
+  ])('names TRUST_PROXY in one line when it is %p', (value, reason) => {
+    const error = problemsOf({ ...valid(), TRUST_PROXY: value });
+    expect(error.problems).toEqual([
+      'TRUST_PROXY must be true, false, a hop count (0-10) or a comma-separated list of proxy ' +
+        `IP addresses/subnets (${reason})`,
+    ]);
+    expect(error.message).not.toContain('\n');
+  });
+
   it('reads the email settings: defaults, SMTP URL schemes, and SMTP_URL required in production', () => {
     expect(validateEnv(WorkerEnv, valid())).toMatchObject({
       EMAIL_FROM: 'SubscriberNest <no-reply@subscribernest.local>',
@@ -182,5 +223,54 @@ describe('validateEnv', () => {
         SMTP_URL: 'smtp://mail.internal:25',
       }).SMTP_URL,
     ).toBe('smtp://mail.internal:25');
+  });
+});
+
+describe('validateEnv: worker job lock and shutdown drain settings', () => {
+  it("defaults the job lock timings to BullMQ's and leaves the drain time to the worker", () => {
+    expect(validateEnv(WorkerEnv, valid())).toMatchObject({
+      QUEUE_LOCK_DURATION_MS: 30_000,
+      QUEUE_STALLED_INTERVAL_MS: 30_000,
+      JOB_DRAIN_TIMEOUT_MS: undefined,
+      SHUTDOWN_TIMEOUT_MS: 25_000,
+    });
+    expect(
+      validateEnv(WorkerEnv, {
+        ...valid(),
+        QUEUE_LOCK_DURATION_MS: '2000',
+        QUEUE_STALLED_INTERVAL_MS: '1000',
+        SHUTDOWN_TIMEOUT_MS: '10000',
+        JOB_DRAIN_TIMEOUT_MS: '9999',
+      }),
+    ).toMatchObject({
+      QUEUE_LOCK_DURATION_MS: 2_000,
+      QUEUE_STALLED_INTERVAL_MS: 1_000,
+      SHUTDOWN_TIMEOUT_MS: 10_000,
+      JOB_DRAIN_TIMEOUT_MS: 9_999,
+    });
+  });
+
+  it.each([
+    [{ QUEUE_LOCK_DURATION_MS: '499' }, 'QUEUE_LOCK_DURATION_MS must not be less than 500'],
+    [{ QUEUE_STALLED_INTERVAL_MS: 'soon' }, 'QUEUE_STALLED_INTERVAL_MS must be an integer number'],
+    [
+      { QUEUE_STALLED_INTERVAL_MS: '3600001' },
+      'QUEUE_STALLED_INTERVAL_MS must not be greater than',
+    ],
+    [
+      { JOB_DRAIN_TIMEOUT_MS: '25000' },
+      'JOB_DRAIN_TIMEOUT_MS must be less than SHUTDOWN_TIMEOUT_MS',
+    ],
+    [
+      { JOB_DRAIN_TIMEOUT_MS: '5000', SHUTDOWN_TIMEOUT_MS: '4000' },
+      'JOB_DRAIN_TIMEOUT_MS must be less than SHUTDOWN_TIMEOUT_MS',
+    ],
+  ])('names the setting in %j', (overrides, message) => {
+    const error = problemsOf({ ...valid(), ...overrides }, WorkerEnv);
+    expect(error.problems.length).toBeGreaterThan(0);
+    expect(error.problems.every((problem) => problem.startsWith(Object.keys(overrides)[0]))).toBe(
+      true,
+    );
+    expect(error.problems.some((problem) => problem.includes(message))).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ export const JOB = {
   signInNotification: 'sign-in-notification',
   closePeriod: 'close-period',
   deleteAccount: 'delete-account',
+  runCron: 'run-cron',
 } as const;
 export type JobName = (typeof JOB)[keyof typeof JOB];
 
@@ -20,6 +21,7 @@ export const QUEUE_JOBS = {
   [QUEUE.email]: [JOB.loginCode, JOB.signInNotification],
   [QUEUE.billing]: [JOB.closePeriod],
   [QUEUE.accountDeletion]: [JOB.deleteAccount],
+  [QUEUE.schedulerTicks]: [JOB.runCron],
 } as const satisfies Record<QueueName, readonly (JobName | EventName)[]>;
 
 export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

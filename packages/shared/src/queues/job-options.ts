@@ -38,4 +38,9 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 60_000 },
   },
+  // One attempt: the tick's outcome is recorded in `cron_runs`, and an admin can simply ask again.
+  [QUEUE.schedulerTicks]: {
+    ...RETENTION,
+    attempts: 1,
+  },
 };

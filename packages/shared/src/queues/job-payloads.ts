@@ -1,6 +1,7 @@
 import { SyncTrigger } from '../entities/sync-run.entity';
 import { DomainEventPayloads } from '../events/domain-event';
 import { JOB } from './job-names';
+import { ManualCronName } from './manual-cron-ticks';
 
 /**
  * One typed contract per job, keyed by job name, so a producer and its processor cannot disagree
@@ -26,6 +27,8 @@ export interface JobPayloads extends DomainEventPayloads {
   /** `periodStart` is the first UTC day of the month billed, `YYYY-MM-DD`. */
   [JOB.closePeriod]: { userId: string; periodStart: string };
   [JOB.deleteAccount]: { userId: string };
+  /** `requestedBy` is the admin's user id; the tick the worker claims is `requestedAt`'s minute. */
+  [JOB.runCron]: { name: ManualCronName; requestedBy: string; requestedAt: string };
 }
 
 export type PayloadOf<N extends keyof JobPayloads> = JobPayloads[N];

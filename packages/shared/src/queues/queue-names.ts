@@ -5,6 +5,8 @@ export const QUEUE = {
   email: 'email',
   billing: 'billing',
   accountDeletion: 'account-deletion',
+  /** Cron ticks an admin asked for by hand (`POST /admin/schedulers/:name/run`). */
+  schedulerTicks: 'scheduler-ticks',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export const QUEUE_NAMES: QueueName[] = Object.values(QUEUE);

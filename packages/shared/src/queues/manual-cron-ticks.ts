@@ -1,0 +1,31 @@
+import { CRON, JOB } from './job-names';
+
+/**
+ * The crons an admin may run by hand: the ones the worker implements (the outbox sweep runs every
+ * few seconds anyway). Monthly billing and account deletion join when their schedulers land; the
+ * worker's `scheduler-ticks` processor has to handle every name here (its handler map is typed by
+ * this list).
+ */
+export const MANUAL_CRONS = [CRON.midnightSync] as const;
+export type ManualCronName = (typeof MANUAL_CRONS)[number];
+
+export function isManualCron(name: string): name is ManualCronName {
+  return (MANUAL_CRONS as readonly string[]).includes(name);
+}
+
+/** The minute a manual tick stands for: its `cron_runs` tick, and part of its job id. */
+export function manualTickOf(requestedAt: Date): Date {
+  const minute = new Date(requestedAt);
+  minute.setUTCSeconds(0, 0);
+  return minute;
+}
+
+/**
+ * The job id of a manual tick: one per cron per UTC minute, so a double click adds one job (and
+ * the worker's `cron_runs` claim of that minute runs it once). BullMQ 5 accepts `:` in a custom id
+ * only with exactly three parts, hence a minute without `:`.
+ */
+export function runCronJobId(name: ManualCronName, requestedAt: Date): string {
+  const minute = manualTickOf(requestedAt).toISOString().slice(0, 16).replace(/[-T:]/g, '');
+  return `${JOB.runCron}:${name}:${minute}`;
+}
