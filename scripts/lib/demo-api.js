@@ -1,7 +1,7 @@
 // Demo through the api as a newsletter owner would use it: sign in with the one-time code (the
 // worker writes the email as an .eml file when SMTP_URL is unset), connect the fake beehiiv
 // publication, read its live subscriber count, sync it through the worker and read the synced
-// subscribers back. Prints no secret.
+// subscribers back and export them. Prints no secret.
 const { readdirSync, readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 const { FAKE_ESP_DEMO_KEYS } = require('@subscribernest/testkit');
@@ -107,6 +107,18 @@ async function main() {
   console.log(
     `GET /esp-connections/:id/subscribers?limit=3 -> total ${page.body.total}: ` +
       page.body.data.map((s) => `${s.maskedEmail} (${s.status})`).join(', '),
+  );
+
+  // The export is a download, not JSON: count its lines, print no address.
+  const exported = await fetch(`${API}/esp-connections/${id}/subscribers/export?format=csv`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const csv = await exported.text();
+  if (exported.status !== 200) throw new Error(`export answered ${exported.status}: ${csv}`);
+  const rows = csv.split('\n').filter((line) => line.length > 0).length - 1;
+  console.log(
+    `GET /esp-connections/:id/subscribers/export?format=csv -> ${exported.status}, ` +
+      `${rows} rows, ${exported.headers.get('content-disposition')}`,
   );
 }
 
