@@ -119,12 +119,16 @@ export class OutboxSweepScheduler implements OnApplicationBootstrap, BeforeAppli
   }
 
   /**
-   * Publishes the locked rows together (each add is bounded by the relay's timeout, so a batch
-   * holds its locks for seconds at most even with Redis down); the relay marks each row, or
-   * records its failure, in the batch's transaction.
+   * Adds the locked rows' events to Redis together (each add is bounded by the relay's timeout, so
+   * a batch holds its locks for seconds at most even with Redis down), then marks each row, or
+   * records its failure, in the batch's transaction: one connection, so one update at a time.
    */
   private async publishBatch(rows: OutboxMessage[], manager: EntityManager): Promise<BatchOutcome> {
-    const published = await Promise.all(rows.map((row) => this.relay.publish(row, manager)));
+    const failures = await Promise.all(rows.map((row) => this.relay.enqueue(row)));
+    const published: boolean[] = [];
+    for (const [index, row] of rows.entries()) {
+      published.push(await this.relay.record(row, failures[index], manager));
+    }
     return {
       locked: rows.length,
       published: published.filter(Boolean).length,

@@ -49,7 +49,15 @@ export class OutboxRelayService {
    * fast path) each update runs on its own.
    */
   async publish(message: OutboxMessage, manager?: EntityManager): Promise<boolean> {
-    const db = manager ?? this.dataSource.manager;
+    return this.record(message, await this.enqueue(message), manager);
+  }
+
+  /**
+   * The Redis half of `publish`: adds the event job, within OUTBOX_PUBLISH_TIMEOUT_MS per step.
+   * Null once it is on the queue, otherwise why not. Touches no database, so a batch can run its
+   * adds side by side while its row updates take turns on the batch's one connection.
+   */
+  async enqueue(message: OutboxMessage): Promise<string | null> {
     try {
       if (!isEventName(message.eventType)) {
         throw new Error(`unknown event type "${message.eventType}"`);
@@ -65,14 +73,29 @@ export class OutboxRelayService {
         OUTBOX_PUBLISH_TIMEOUT_MS,
         'adding the event job',
       );
+      return null;
     } catch (error) {
-      const reason = (error as Error).message.slice(0, MAX_ERROR_LENGTH);
-      await this.recordFailure(db, message.id, reason);
+      return (error as Error).message.slice(0, MAX_ERROR_LENGTH);
+    }
+  }
+
+  /**
+   * The database half of `publish`: marks the row published, or records `failure` on it. True
+   * when the event is on the queue.
+   */
+  async record(
+    message: OutboxMessage,
+    failure: string | null,
+    manager?: EntityManager,
+  ): Promise<boolean> {
+    const db = manager ?? this.dataSource.manager;
+    if (failure !== null) {
+      await this.recordFailure(db, message.id, failure);
       this.logger.warn({
         msg: 'Outbox event not published; it stays pending for the sweeper',
         eventId: message.id,
         eventType: message.eventType,
-        reason,
+        reason: failure,
       });
       return false;
     }
