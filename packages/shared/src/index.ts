@@ -32,3 +32,4 @@ export * from './queues/manual-cron-ticks';
 export * from './queues/queue-names';
 export * from './queues/queue.module';
 export * from './redis/redis-options';
+export * from './redis/with-timeout';

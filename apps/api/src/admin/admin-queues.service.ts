@@ -5,10 +5,10 @@ import {
   OnModuleInit,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { QUEUE } from '@subscribernest/shared';
+import { QUEUE, withTimeout } from '@subscribernest/shared';
 import { Queue } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { ENQUEUE_TIMEOUT_MS, withTimeout } from '../queues/queue-producer.service';
+import { ENQUEUE_TIMEOUT_MS } from '../queues/queue-producer.service';
 
 /** Queues the admin routes and Bull Board open on top of the ones the api produces to. */
 export const ADMIN_ONLY_QUEUES = [

@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, OnModuleInit } from '@nestjs/common';
-import { JobNameOf, JobPayloads, QUEUE } from '@subscribernest/shared';
+import { JobNameOf, JobPayloads, QUEUE, withTimeout } from '@subscribernest/shared';
 import { Queue } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { QueueUnavailableError } from './queue-unavailable.error';
@@ -13,15 +13,6 @@ export type ProducedQueue = (typeof PRODUCED_QUEUES)[number];
 export const ENQUEUE_TIMEOUT_MS = 3_000;
 /** Redis connection errors repeat on every reconnect attempt; log them this often at most. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
-
-/** `promise`, or a rejection naming `what` after `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Typed enqueueing for the api: a job name and payload must match the shared contract of the

@@ -2,10 +2,10 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
-import { CRON, JOB, PayloadOf, QUEUE, WorkerEnv } from '@subscribernest/shared';
-import { Queue } from 'bullmq';
+import { CRON, JOB, QUEUE, WorkerEnv } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { describeJobError } from '../ops/job-error';
+import { QueueFor } from '../ops/job-handlers';
 import { CronClaim, CronTickOutcome, CronTickResult, CronTicksService } from './cron-ticks.service';
 import { MidnightSyncRepository, UnfinishedSyncRun } from './midnight-sync.repository';
 
@@ -14,12 +14,6 @@ export const MIDNIGHT_SYNC_SCHEDULE = '0 0 * * *';
 
 /** Connections per keyset page: one transaction and one `addBulk` each; memory stays flat. */
 export const MIDNIGHT_SYNC_PAGE_SIZE = 1_000;
-
-type SyncPublicationQueue = Queue<
-  PayloadOf<typeof JOB.syncPublication>,
-  unknown,
-  typeof JOB.syncPublication
->;
 
 /**
  * The midnight sync: at 00:00 UTC, one `sync-publication` job for every `active` connection.
@@ -38,7 +32,8 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
   constructor(
     private readonly ticks: CronTicksService,
     private readonly runs: MidnightSyncRepository,
-    @InjectQueue(QUEUE.subscriberSync) private readonly syncQueue: SyncPublicationQueue,
+    @InjectQueue(QUEUE.subscriberSync)
+    private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
     config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(SyncSchedulerService.name) private readonly logger: PinoLogger,
   ) {

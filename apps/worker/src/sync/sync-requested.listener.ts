@@ -2,14 +2,8 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { JOB, PayloadOf, QUEUE, SyncRequestedEvent } from '@subscribernest/shared';
-import { Queue } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-
-type SyncPublicationQueue = Queue<
-  PayloadOf<typeof JOB.syncPublication>,
-  unknown,
-  typeof JOB.syncPublication
->;
+import { QueueFor } from '../ops/job-handlers';
 
 /**
  * A user asked for a sync: enqueue `sync-publication` with job id = the `sync_runs` id, so the id
@@ -20,7 +14,8 @@ type SyncPublicationQueue = Queue<
 @Injectable()
 export class SyncRequestedListener {
   constructor(
-    @InjectQueue(QUEUE.subscriberSync) private readonly syncQueue: SyncPublicationQueue,
+    @InjectQueue(QUEUE.subscriberSync)
+    private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
     @InjectPinoLogger(SyncRequestedListener.name) private readonly logger: PinoLogger,
   ) {}
 

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { OutboxEvent } from '../entities/outbox-event.entity';
 import { QUEUE } from '../queues/queue-names';
+import { withTimeout } from '../redis/with-timeout';
 import { isEventName } from './domain-event';
 
 /** How long one publish waits for Redis (connecting, then adding) before it gives up. */
@@ -14,14 +15,6 @@ const MAX_ERROR_LENGTH = 1_000;
 
 /** The part of an outbox row that publishing needs. */
 export type OutboxMessage = Pick<OutboxEvent, 'id' | 'eventType' | 'payload'>;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Publishes one outbox row to the `domain-events` queue (job name = event type, job id = event
