@@ -387,29 +387,4 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     await expectExact(connectionId, LISTS.resume);
     expect(run.removed_count).toBe(0);
   });
-
-  it('one sync per connection: while its advisory lock is held elsewhere the job waits, delayed', async () => {
-    const { userId, connectionId } = await createConnection(LISTS.invalid);
-    await dataSource.query(`UPDATE esp_connections SET encrypted_api_key = $2 WHERE id = $1`, [
-      connectionId,
-      encryption.encrypt(KEY),
-    ]);
-    const runId = await createRun(userId, connectionId);
-    const other = dataSource.createQueryRunner();
-    await other.connect();
-    try {
-      await other.query(`SELECT pg_advisory_lock(hashtext($1))`, [connectionId]);
-      await enqueue(connectionId, runId);
-      await waitFor(async () => (await queue.getJob(runId))?.isDelayed(), {
-        description: 'the job to be delayed by the lock',
-      });
-      expect((await runOf(runId)).status).toBe('queued');
-      await other.query(`SELECT pg_advisory_unlock(hashtext($1))`, [connectionId]);
-    } finally {
-      await other.release();
-    }
-    const run = await finished(runId);
-    expect(run.status).toBe('success');
-    await expectExact(connectionId, LISTS.invalid);
-  });
 });

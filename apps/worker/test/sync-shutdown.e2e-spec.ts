@@ -68,7 +68,8 @@ describe('worker process: SIGTERM during a sync', () => {
     const job = await harness.syncs.getJob(runId);
     expect(await job?.getState()).toBe('waiting');
     expect(job?.attemptsMade).toBe(0);
-    expect((await harness.runOf(runId)).status).toBe('running');
+    // The run waits again with its checkpoint (queued), its connection still `syncing`.
+    expect((await harness.runOf(runId)).status).toBe('queued');
     expect(await harness.jobRun(runId)).toEqual({
       status: 'queued',
       last_error: SHUTDOWN_HANDBACK_REASON,

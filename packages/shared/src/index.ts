@@ -33,3 +33,7 @@ export * from './queues/queue-names';
 export * from './queues/queue.module';
 export * from './redis/redis-options';
 export * from './redis/with-timeout';
+export * from './sync-lifecycle/subscriber-page';
+export * from './sync-lifecycle/sync-lifecycle.module';
+export * from './sync-lifecycle/sync-run-lifecycle';
+export * from './sync-lifecycle/sync-run-transitions';

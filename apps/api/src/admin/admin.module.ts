@@ -3,7 +3,12 @@ import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule, BullBoardModuleOptions } from '@bull-board/nestjs';
 import { Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { EncryptionService, QUEUE_NAMES, registerQueues } from '@subscribernest/shared';
+import {
+  EncryptionService,
+  QUEUE_NAMES,
+  registerQueues,
+  SyncLifecycleModule,
+} from '@subscribernest/shared';
 import { AuthModule } from '../auth/auth.module';
 import { SessionService } from '../auth/session.service';
 import { JobsModule } from '../jobs/jobs.module';
@@ -26,6 +31,7 @@ import { SchedulersService } from './schedulers.service';
   imports: [
     AuthModule,
     JobsModule,
+    SyncLifecycleModule,
     registerQueues(...ADMIN_ONLY_QUEUES),
     BullBoardModule.forRootAsync({
       imports: [AuthModule],

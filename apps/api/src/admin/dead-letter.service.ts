@@ -1,5 +1,5 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { JobRun } from '@subscribernest/shared';
+import { JOB, JobRun, QUEUE, SyncRunLifecycle, SyncTrigger } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobRunRepository } from '../jobs/job-run.repository';
 import { AdminQueuesService } from './admin-queues.service';
@@ -9,13 +9,16 @@ type RetryOutcome = string;
 
 /**
  * The dead-letter list (`job_runs` with status `dead`) and manual retries. Payloads live only in
- * Redis, so a job can be retried only while BullMQ still keeps it (failed-job retention).
+ * Redis, so a job can be retried only while BullMQ still keeps it (failed-job retention) — except
+ * a sync job, whose payload is its run's ids: its run is reset through SyncRunLifecycle (queued
+ * again, resuming from its checkpoint) and its job re-added when Redis has trimmed it.
  */
 @Injectable()
 export class DeadLetterService {
   constructor(
     private readonly runs: JobRunRepository,
     private readonly queues: AdminQueuesService,
+    private readonly lifecycle: SyncRunLifecycle,
     @InjectPinoLogger(DeadLetterService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -39,20 +42,28 @@ export class DeadLetterService {
       throw new ConflictException('This job is no longer dead: it was retried meanwhile');
     }
 
+    const sync = run.queue === QUEUE.subscriberSync ? await this.resetSyncRun(run) : null;
+
     let outcome: RetryOutcome;
     try {
       outcome = await this.queues.call(queue, 'retrying a dead job', async () => {
         const job = await queue.getJob(run.jobId);
-        if (!job) return 'gone';
+        if (!job) {
+          if (!sync) return 'gone';
+          await queue.add(JOB.syncPublication, sync, { jobId: run.jobId });
+          return 'retried';
+        }
         const state = await job.getState();
         if (state !== 'failed') return state;
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         return 'retried';
       });
     } catch (error) {
+      await this.undoSyncReset(sync, 'the job queue (Redis) was unavailable');
       await this.runs.releaseRetryClaim(run);
       throw error;
     }
+    if (outcome !== 'retried') await this.undoSyncReset(sync, `its job is ${outcome}`);
     if (outcome !== 'retried') {
       await this.runs.releaseRetryClaim(run);
       throw new ConflictException(
@@ -69,5 +80,47 @@ export class DeadLetterService {
     const updated = await this.runs.findById(id);
     if (!updated) throw new NotFoundException('Job not found');
     return updated;
+  }
+
+  /**
+   * The run of a dead sync job, made `queued` again with its connection `syncing`; the payload to
+   * re-add its job with. 409 (and the claim released) when the run cannot run again.
+   */
+  private async resetSyncRun(
+    run: JobRun,
+  ): Promise<{ espConnectionId: string; syncRunId: string; trigger: SyncTrigger }> {
+    const reset = await this.lifecycle.resetForRetry(run.jobId);
+    if (reset.kind === 'reset') {
+      return {
+        espConnectionId: reset.connectionId,
+        syncRunId: reset.runId,
+        trigger: reset.trigger,
+      };
+    }
+    await this.runs.releaseRetryClaim(run);
+    switch (reset.kind) {
+      case 'not-found':
+        throw new ConflictException('This sync run no longer exists (its connection was deleted)');
+      case 'connection-unavailable':
+        throw new ConflictException(
+          reset.status === 'invalid'
+            ? "This sync cannot run again: the ESP rejected its connection's API key; a new key must be saved first"
+            : 'This sync cannot run again: its connection is gone or being deleted',
+        );
+      case 'busy':
+        throw new ConflictException(
+          'Another sync of this connection is queued or running; retry this one after it ends',
+        );
+      case 'not-failed':
+        throw new ConflictException(`This sync run is ${reset.status}, not failed`);
+    }
+  }
+
+  /** The job could not be re-enqueued after its run was reset: the run fails again, saying why. */
+  private async undoSyncReset(sync: { syncRunId: string } | null, why: string): Promise<void> {
+    if (!sync) return;
+    await this.lifecycle.reconcile(sync.syncRunId, {
+      reason: `An admin's retry of this sync could not be queued: ${why}`,
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EspConnection, EspType, Subscriber } from '@subscribernest/shared';
+import { EspConnection, EspType, Subscriber, SyncRunLifecycle } from '@subscribernest/shared';
 import { Repository } from 'typeorm';
 
 export interface NewEspConnection {
@@ -21,6 +21,7 @@ export const SUBSCRIBER_DELETE_BATCH = 5_000;
 export class EspConnectionRepository {
   constructor(
     @InjectRepository(EspConnection) private readonly connections: Repository<EspConnection>,
+    private readonly lifecycle: SyncRunLifecycle,
   ) {}
 
   findAllForUser(userId: string): Promise<EspConnection[]> {
@@ -52,26 +53,32 @@ export class EspConnectionRepository {
     return row ? this.findOneForUser(userId, row.id) : null;
   }
 
-  /** Stores a freshly validated key and makes the connection active again. */
+  /**
+   * Stores a freshly validated key and makes the connection active again (the status through
+   * SyncRunLifecycle, which owns it).
+   */
   async replaceKeyForUser(
     userId: string,
     id: string,
     values: Pick<NewEspConnection, 'encryptedApiKey' | 'publicationName'>,
   ): Promise<EspConnection | null> {
-    await this.connections.update(
+    const updated = await this.connections.update(
       { id, userId },
-      { ...values, status: 'active', lastValidatedAt: () => 'now()' },
+      { ...values, lastValidatedAt: () => 'now()' },
     );
+    if (!updated.affected) return null;
+    await this.lifecycle.markConnectionActive(userId, id);
     return this.findOneForUser(userId, id);
   }
 
   /** The ESP rejected the stored key: no sync until a new key is saved. */
-  async markInvalidForUser(userId: string, id: string): Promise<void> {
-    await this.connections.update({ id, userId, status: 'active' }, { status: 'invalid' });
+  markInvalidForUser(userId: string, id: string): Promise<void> {
+    return this.lifecycle.markConnectionInvalid(userId, id);
   }
 
   /**
-   * Deletes a connection: first marks it `disconnected` (no new sync starts on it), then deletes
+   * Deletes a connection: first marks it `disconnected` and fails its unfinished sync run (no new
+   * sync starts on it, a running pass stops at its next page; SyncRunLifecycle), then deletes
    * its subscribers in batches of `batchSize`, each its own short statement, and finally the
    * connection itself (its sync runs go with it by cascade). Returns the number of subscribers
    * deleted, or null when the user has no such connection.
@@ -81,8 +88,7 @@ export class EspConnectionRepository {
     id: string,
     batchSize = SUBSCRIBER_DELETE_BATCH,
   ): Promise<number | null> {
-    const marked = await this.connections.update({ id, userId }, { status: 'disconnected' });
-    if (!marked.affected) return null;
+    if (!(await this.lifecycle.disconnect(userId, id))) return null;
 
     const batchIds = this.connections.manager
       .createQueryBuilder(Subscriber, 'subscriber')

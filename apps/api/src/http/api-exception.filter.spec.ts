@@ -103,3 +103,32 @@ describe('safeError', () => {
     expect(logged).not.toContain('jane@example.com');
   });
 });
+
+describe('ApiExceptionFilter when the database is unavailable', () => {
+  const filter = new ApiExceptionFilter({} as HttpAdapterHost);
+
+  beforeAll(() => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterAll(() => jest.restoreAllMocks());
+
+  it.each([
+    [
+      'a terminated backend',
+      queryError('57P01', 'terminating connection due to administrator command'),
+    ],
+    ['a deadlock', queryError('40P01', 'deadlock detected')],
+    ['a connection exception', queryError('08006', 'connection failure')],
+    ['a dropped connection', new Error('Connection terminated unexpectedly')],
+    [
+      'a refused connection',
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    ],
+  ])('answers %s with 503 and Retry-After, never a 500', (_what, error) => {
+    const result = filter.describe(error);
+    expect(result.status).toBe(503);
+    expect(result.headers['Retry-After']).toBe('5');
+    expect(JSON.stringify(result.body)).not.toContain('jane@example.com');
+  });
+});

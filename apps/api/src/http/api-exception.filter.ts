@@ -45,10 +45,50 @@ function sqlState(error: QueryFailedError): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** How long a client should wait before retrying while the database is unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** SQLSTATEs that mean "the database cannot serve this now", not "this request is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '40001',
+  '40P01',
+  // Socket errors of a connection that could not be made or was cut.
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+/** Errors node-postgres and its pool raise, without a code, when a connection dies. */
+const CONNECTION_FAILURES = [
+  /Connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /Client has encountered a connection error/i,
+];
+
+/**
+ * A dropped or refused Postgres connection (a terminated backend, a restart, a full pool), a
+ * deadlock or a serialization failure: the request itself was fine and may simply be retried.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const driver = error instanceof QueryFailedError ? (error.driverError as unknown) : error;
+  const code = (driver as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_CODES.has(code))) {
+    return true;
+  }
+  const message = driver instanceof Error ? driver.message : error.message;
+  return CONNECTION_FAILURES.some((pattern) => pattern.test(message));
+}
+
 /**
  * What the API answers for anything thrown, without leaking internals: HTTP exceptions as they
  * are; bad input that got as far as Postgres (a data exception) as 400; an unexpected conflict as
- * 409; everything else as a bare 500, logged with its stack — but never with query parameters or
+ * 409; a dropped database connection, deadlock or serialization failure as 503 with
+ * `Retry-After`; everything else as a bare 500, logged with its stack — but never with query parameters or
  * driver details, which may hold addresses or codes.
  */
 @Catch()
@@ -88,6 +128,20 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
 
     if (isExposedClientError(exception)) return answer(exception.status, exception.message);
+
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn({
+        msg: 'Database unavailable',
+        route,
+        err: { type: (exception as Error).name, message: (exception as Error).message },
+      });
+      const unavailable = answer(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'The database is briefly unavailable; try again shortly',
+      );
+      unavailable.headers['Retry-After'] = String(DATABASE_RETRY_AFTER_SECONDS);
+      return unavailable;
+    }
 
     if (exception instanceof DecryptionError) {
       // Stored ciphertext the configured keys cannot open: an operator problem (a key rotated

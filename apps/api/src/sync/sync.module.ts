@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { OutboxRelayService } from '@subscribernest/shared';
+import { OutboxRelayService, SyncLifecycleModule } from '@subscribernest/shared';
 import { EspConnectionsModule } from '../esp-connections/esp-connections.module';
 import { OutboxRelayListener } from './outbox-relay.listener';
 import { SyncRunRepository } from './sync-run.repository';
@@ -11,7 +11,7 @@ import { SyncService } from './sync.service';
  * outbox relay publishes `sync-requested` to `domain-events` for the worker.
  */
 @Module({
-  imports: [EspConnectionsModule],
+  imports: [EspConnectionsModule, SyncLifecycleModule],
   controllers: [SyncController],
   providers: [SyncService, SyncRunRepository, OutboxRelayService, OutboxRelayListener],
 })

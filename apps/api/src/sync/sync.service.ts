@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { EspConnection, SyncRequestedEvent, SyncRun } from '@subscribernest/shared';
+import {
+  EspConnection,
+  SyncRequestedEvent,
+  SyncRun,
+  SyncRunLifecycle,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EspConnectionRepository } from '../esp-connections/esp-connection.repository';
 import { espLabel } from '../esp-connections/esp-http-errors';
@@ -26,6 +31,7 @@ const MAX_RACE_RETRIES = 3;
 export class SyncService {
   constructor(
     private readonly runs: SyncRunRepository,
+    private readonly lifecycle: SyncRunLifecycle,
     private readonly connections: EspConnectionRepository,
     private readonly events: EventEmitter2,
     @InjectPinoLogger(SyncService.name) private readonly logger: PinoLogger,
@@ -40,7 +46,7 @@ export class SyncService {
         syncRunId: randomUUID(),
         requestedAt: new Date().toISOString(),
       });
-      const outcome = await this.runs.requestManualSync(userId, connectionId, event);
+      const outcome = await this.lifecycle.createManual(userId, connectionId, event);
       switch (outcome.kind) {
         case 'not-found':
           throw new NotFoundException('ESP connection not found');

@@ -120,12 +120,12 @@ describe('JobRunRepository', () => {
     await repository.record(
       observation({ jobId, status: 'completed', finishedAt: new Date('2030-01-01T00:03:00Z') }),
     );
-    // A late stall report never undoes a finished job; the reason stays as the last error.
+    // A completed job has no error; a late stall report never undoes it.
     expect(await repository.markHandedBack('email', jobId, reason)).toBe(false);
     expect(await rows.findOneByOrFail({ queue: 'email', jobId })).toMatchObject({
       status: 'completed',
       attempts: 1,
-      lastError: reason,
+      lastError: null,
       finishedAt: new Date('2030-01-01T00:03:00Z'),
     });
   });

@@ -45,7 +45,9 @@ export class JobRunRepository {
          status = EXCLUDED.status,
          attempts = EXCLUDED.attempts,
          max_attempts = EXCLUDED.max_attempts,
-         last_error = COALESCE(EXCLUDED.last_error, run.last_error),
+         -- A completed job has no error; other states keep the last one seen.
+         last_error = CASE WHEN EXCLUDED.status = 'completed' THEN NULL
+                           ELSE COALESCE(EXCLUDED.last_error, run.last_error) END,
          started_at = COALESCE(run.started_at, EXCLUDED.started_at),
          finished_at = EXCLUDED.finished_at,
          updated_at = now()

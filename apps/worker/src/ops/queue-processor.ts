@@ -1,6 +1,6 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
 import { QueueName, WorkerEnv } from '@subscribernest/shared';
-import { Job } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { dispatch, JobHandlers } from './job-handlers';
 
 /** The WorkerEnv settings that hold a queue's concurrency. */
@@ -9,11 +9,14 @@ export type ConcurrencySetting = {
 }[keyof WorkerEnv];
 
 /**
- * `@Processor` for a QueueProcessor: the BullMQ worker is created stopped (`autorun: false`);
- * QueueWorkersService starts it once the application is fully initialised.
+ * Marks a QueueProcessor provider. QueueWorkersService finds every one, builds its BullMQ worker
+ * from the validated configuration (BullMQ's public options only) and starts it once the
+ * application is fully initialised. `queue` is the processor's `queue`, repeated here so the
+ * queue a class processes reads at its top.
  */
 export function QueueWorker(queue: QueueName): ClassDecorator {
-  return Processor(queue, { autorun: false });
+  void queue;
+  return Injectable();
 }
 
 /**
@@ -34,10 +37,27 @@ export function QueueWorker(queue: QueueName): ClassDecorator {
  * Start-up (QueueWorkersService) fails when the handler map misses a job name of the shared
  * contract, and the job audit (`job_runs`) is attached to every such worker in one place.
  */
-export abstract class QueueProcessor<Q extends QueueName> extends WorkerHost {
+export abstract class QueueProcessor<Q extends QueueName> {
   abstract readonly queue: Q;
   abstract readonly concurrencySetting: ConcurrencySetting;
   protected abstract readonly handlers: JobHandlers<Q>;
+  private attached: Worker | undefined;
+
+  /** The BullMQ worker running this processor (set by QueueWorkersService before it starts). */
+  get worker(): Worker {
+    if (!this.attached) throw new Error(`the worker of queue "${this.queue}" is not built yet`);
+    return this.attached;
+  }
+
+  attach(worker: Worker): void {
+    this.attached = worker;
+    this.onWorker(worker);
+  }
+
+  /** For a processor that listens to its worker's events (e.g. to reconcile jobs that died). */
+  protected onWorker(worker: Worker): void {
+    void worker;
+  }
 
   /** The job names this processor has a handler for. */
   handledJobNames(): string[] {

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@
 import { ConfigService } from '@nestjs/config';
 import { DiscoveryService } from '@nestjs/core';
 import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
-import { QueueName, WorkerEnv } from '@subscribernest/shared';
+import { QueueName, WorkerEnv, workerRedisOptions } from '@subscribernest/shared';
 import { Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
@@ -20,12 +20,13 @@ const DEFAULT_DRAIN_SHARE = 0.8;
 /**
  * Owns the lifecycle of every BullMQ worker in this process (the QueueProcessor providers):
  *
- * - start-up: checks that each processed queue has a handler for every job name of the shared
- *   contract (otherwise the process stops with one message naming them), applies the configured
- *   concurrency and the job lock timings (QUEUE_LOCK_DURATION_MS, QUEUE_STALLED_INTERVAL_MS),
- *   attaches the error log and the job audit, and only then starts the workers, once the whole
- *   application is initialised (the database connected, the `@OnEvent` listeners registered). The
- *   workers are created with `autorun: false` (see QueueWorker).
+ * - start-up: builds one BullMQ worker per QueueProcessor provider from the validated configuration
+ *   through BullMQ's public options (concurrency, QUEUE_LOCK_DURATION_MS,
+ *   QUEUE_STALLED_INTERVAL_MS, QUEUE_MAX_STALLED_COUNT; `autorun: false`), checks that each
+ *   processed queue has a handler for every job name of the shared contract (otherwise the process
+ *   stops with one message naming them), attaches the error log and the job audit, and only then
+ *   starts the workers, once the whole application is initialised (the database connected, the
+ *   `@OnEvent` listeners registered).
  * - shutdown (SIGTERM): before any connection closes, stops every worker from fetching, lets active
  *   jobs finish, waits for their audit rows, and only then lets Nest close the queues, Redis and
  *   Postgres. Once JOB_DRAIN_TIMEOUT_MS has passed, jobs that can stop at a safe point hand their
@@ -59,7 +60,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
   }
 
   onApplicationBootstrap(): void {
-    this.processors = this.discovery
+    const processors = this.discovery
       .getProviders()
       .map((wrapper) => wrapper.instance as unknown)
       .filter(
@@ -67,20 +68,20 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
       );
 
     assertEveryJobHasAHandler(
-      this.processors.map((processor) => ({
-        queue: processor.worker.name,
+      processors.map((processor) => ({
+        queue: processor.queue,
         declaredQueue: processor.queue,
         jobNames: processor.handledJobNames(),
       })),
     );
 
-    for (const processor of this.processors) {
-      const worker = processor.worker;
-      worker.concurrency = this.config.get(processor.concurrencySetting, { infer: true });
-      this.applyLockTimings(worker);
+    for (const processor of processors) {
+      const worker = this.buildWorker(processor);
       worker.on('error', (error: Error) => this.logWorkerError(worker.name, error));
       this.audit.watch(worker);
+      processor.attach(worker);
     }
+    this.processors = processors;
     // Not awaited: the event listeners are registered by another module's bootstrap hook, which
     // may run after this one. The workers start as soon as they are.
     this.started = this.start();
@@ -131,20 +132,19 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     );
   }
 
-  /**
-   * QUEUE_LOCK_DURATION_MS and QUEUE_STALLED_INTERVAL_MS on a worker that has not run yet.
-   * @nestjs/bullmq builds each worker from its static `@Processor` options, so settings read from
-   * the validated configuration are applied here, before `run()` reads them. BullMQ's lock manager
-   * copies the lock timings when it is created, so it is created again with them.
-   */
-  private applyLockTimings(worker: Worker): void {
+  /** The BullMQ worker of `processor`, stopped until `start()`, from the validated configuration. */
+  private buildWorker(processor: QueueProcessor<QueueName>): Worker {
     const lockDuration = this.config.get('QUEUE_LOCK_DURATION_MS', { infer: true });
-    Object.assign(worker.opts, {
+    return new Worker(processor.queue, (job, token) => processor.process(job, token), {
+      connection: workerRedisOptions(this.config.get('REDIS_URL', { infer: true })),
+      prefix: this.config.get('QUEUE_PREFIX', { infer: true }),
+      autorun: false,
+      concurrency: this.config.get(processor.concurrencySetting, { infer: true }),
       lockDuration,
       lockRenewTime: lockDuration / 2,
       stalledInterval: this.config.get('QUEUE_STALLED_INTERVAL_MS', { infer: true }),
+      maxStalledCount: this.config.get('QUEUE_MAX_STALLED_COUNT', { infer: true }),
     });
-    (worker as unknown as { createLockManager(): void }).createLockManager();
   }
 
   private async start(): Promise<void> {
@@ -166,6 +166,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
         })),
         lockDurationMs: this.config.get('QUEUE_LOCK_DURATION_MS', { infer: true }),
         stalledIntervalMs: this.config.get('QUEUE_STALLED_INTERVAL_MS', { infer: true }),
+        maxStalledCount: this.config.get('QUEUE_MAX_STALLED_COUNT', { infer: true }),
       },
       'workers started',
     );

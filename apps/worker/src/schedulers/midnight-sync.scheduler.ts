@@ -2,12 +2,18 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
-import { CRON, JOB, QUEUE, WorkerEnv } from '@subscribernest/shared';
+import {
+  CRON,
+  JOB,
+  QUEUE,
+  SyncRunLifecycle,
+  UnfinishedSyncRun,
+  WorkerEnv,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { describeJobError } from '../ops/job-error';
 import { QueueFor } from '../ops/job-handlers';
 import { CronClaim, CronTickOutcome, CronTickResult, CronTicksService } from './cron-ticks.service';
-import { MidnightSyncRepository, UnfinishedSyncRun } from './midnight-sync.repository';
 
 /** Every day at 00:00 UTC (ARCHITECTURE §5). */
 export const MIDNIGHT_SYNC_SCHEDULE = '0 0 * * *';
@@ -31,7 +37,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
 
   constructor(
     private readonly ticks: CronTicksService,
-    private readonly runs: MidnightSyncRepository,
+    private readonly runs: SyncRunLifecycle,
     @InjectQueue(QUEUE.subscriberSync)
     private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
     config: ConfigService<WorkerEnv, true>,
@@ -84,7 +90,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
           `worker shutting down after ${outcome.queued} queued and ${outcome.skipped} skipped`,
         );
       }
-      const page = await this.runs.createScheduledRuns(after, MIDNIGHT_SYNC_PAGE_SIZE);
+      const page = await this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE);
       if (page.connections === 0) break;
       await this.enqueue(page.runs);
       const created = page.runs.filter((run) => run.created).length;
@@ -116,7 +122,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
     } catch (error) {
       const reason = `could not be queued: ${describeJobError(error)}`;
       const created = runs.filter((run) => run.created).map((run) => run.syncRunId);
-      await this.runs.failUnqueuedRuns(created, `Scheduled sync ${reason}`);
+      await this.runs.reconcileUnqueued(created, { reason: `Scheduled sync ${reason}` });
       throw new Error(`midnight sync jobs ${reason}`);
     }
   }

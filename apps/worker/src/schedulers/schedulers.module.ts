@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { QUEUE, registerQueues } from '@subscribernest/shared';
+import { QUEUE, registerQueues, SyncLifecycleModule } from '@subscribernest/shared';
 import { CronTicksModule } from './cron-ticks.module';
 import { ManualCronTicksService } from './manual-cron-ticks.service';
-import { MidnightSyncRepository } from './midnight-sync.repository';
 import { SyncSchedulerService } from './midnight-sync.scheduler';
 import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
 
@@ -12,13 +11,12 @@ import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
  * ticks an admin runs by hand.
  */
 @Module({
-  imports: [CronTicksModule, registerQueues(QUEUE.subscriberSync, QUEUE.schedulerTicks)],
-  providers: [
-    MidnightSyncRepository,
-    SyncSchedulerService,
-    ManualCronTicksService,
-    SchedulerTicksProcessor,
+  imports: [
+    CronTicksModule,
+    SyncLifecycleModule,
+    registerQueues(QUEUE.subscriberSync, QUEUE.schedulerTicks),
   ],
+  providers: [SyncSchedulerService, ManualCronTicksService, SchedulerTicksProcessor],
   exports: [CronTicksModule],
 })
 export class SchedulersModule {}

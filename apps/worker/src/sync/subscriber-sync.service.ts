@@ -1,27 +1,32 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import {
+  DecryptionError,
   EncryptionService,
   EspClient,
   EspClientRegistry,
   EspError,
   EspSubscriber,
-  DecryptionError,
   InvalidCredentialsError,
   InvalidCursorError,
   JOB,
   maskEmail,
+  PassLostError,
   PayloadOf,
+  ProtocolError,
   RateLimitedError,
+  SubscriberRow,
+  SyncCheckpoint,
+  SyncPass,
+  SyncRunLifecycle,
+  WorkerEnv,
 } from '@subscribernest/shared';
 import { DelayedError, Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { describeJobError } from '../ops/job-error';
 import { JobHandback } from '../ops/job-handback';
-import { SubscriberRow, SubscriberSyncRepository, SyncTarget } from './subscriber-sync.repository';
 
 export type SyncPublicationData = PayloadOf<typeof JOB.syncPublication>;
-
-/** How long a job waits when another worker holds the connection's sync lock. */
-export const SYNC_LOCK_RETRY_MS = 5_000;
 
 export type SyncOutcome =
   | { status: 'skipped'; reason: string }
@@ -37,110 +42,88 @@ export type SyncOutcome =
 type PassResult = { status: 'complete'; pagesDone: number } | { status: 'handed-back' };
 
 /**
- * One `sync-publication` job: stream the ESP's pages (from the run's checkpoint when resuming),
- * upsert each page with its checkpoint in one transaction, delete ghosts after a complete pass,
- * and record the outcome on the run, the connection and the day's subscriber-count snapshot.
+ * One `sync-publication` job: start a fenced pass of the run (SyncRunLifecycle), stream the ESP's
+ * pages (from the run's checkpoint when resuming), store each page with its checkpoint, finish
+ * (ghosts removed) after a complete pass, and record every other ending on the run.
  *
- * A saved cursor the ESP client rejects (`InvalidCursorError`: another list, ESP or cursor format)
- * clears the checkpoint and restarts the pass from the beginning, once; on a pass that did not
- * start from a checkpoint it fails the run. On shutdown, once the drain time is up (JobHandback),
- * the job stops after its current page and goes back to the queue; it resumes from the checkpoint.
+ * Whatever BullMQ does — run the job twice (lock lost in a Redis outage, a blocked event loop), hand
+ * it on after a crash — only the newest pass owns the run: an older one stops at its next write
+ * (PassLostError) and never deletes anything. A saved cursor the ESP client rejects restarts the
+ * pass from the beginning, once. On shutdown, once the drain time is up (JobHandback), the job
+ * stops after its current page and goes back to the queue; it resumes from the checkpoint.
  */
 @Injectable()
 export class SubscriberSyncService {
+  private readonly maxRateLimitWaitMs: number;
+
   constructor(
-    private readonly repository: SubscriberSyncRepository,
+    private readonly lifecycle: SyncRunLifecycle,
     private readonly encryption: EncryptionService,
     private readonly esp: EspClientRegistry,
     private readonly handback: JobHandback,
+    config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(SubscriberSyncService.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    this.maxRateLimitWaitMs = config.get('SYNC_MAX_RATE_LIMIT_WAIT_MS', { infer: true });
+  }
 
   async run(data: SyncPublicationData, job: Job, token?: string): Promise<SyncOutcome> {
     const { espConnectionId, syncRunId } = data;
     const log = { espConnectionId, syncRunId, jobId: job.id };
-    // Cheap re-check before taking a connection for the lock (late redelivery of a finished run).
-    const before = await this.repository.findTarget(espConnectionId, syncRunId);
-    const skip = this.skipReason(before);
-    if (skip) {
-      this.logger.info({ ...log, reason: skip }, 'sync skipped');
-      return { status: 'skipped', reason: skip };
+    const start = await this.lifecycle.startPass(syncRunId, espConnectionId);
+    if (start.kind === 'not-runnable') {
+      // A late redelivery of a finished run, or a run deleted with its connection.
+      const reason = start.status ? `run already ${start.status}` : 'run not found';
+      this.logger.info({ ...log, reason }, 'sync skipped');
+      return { status: 'skipped', reason };
     }
-
-    const lock = await this.repository.tryLockConnection(espConnectionId);
-    if (!lock) {
-      this.logger.info(log, 'sync of this connection already running elsewhere: delayed');
-      await this.delay(job, token, SYNC_LOCK_RETRY_MS);
-    }
+    const pass = start.pass;
     try {
-      // Re-check under the lock: another worker may have finished the run meanwhile.
-      const target = await this.repository.findTarget(espConnectionId, syncRunId);
-      const reason = this.skipReason(target);
-      if (reason || !target) {
-        this.logger.info({ ...log, reason }, 'sync skipped');
-        return { status: 'skipped', reason: reason ?? 'gone' };
-      }
-      return await this.sync(target, job, token);
-    } finally {
-      await lock?.release();
-    }
-  }
-
-  private skipReason(target: SyncTarget | null): string | null {
-    if (!target) return 'connection or run not found';
-    if (target.run.status === 'success' || target.run.status === 'failed') {
-      return `run already ${target.run.status}`;
-    }
-    return null;
-  }
-
-  private async sync(target: SyncTarget, job: Job, token?: string): Promise<SyncOutcome> {
-    const { connection, run } = target;
-    const log = { espConnectionId: connection.id, syncRunId: run.id, jobId: job.id };
-    try {
-      if (connection.status !== 'active') {
-        throw new UnrecoverableError(`connection is ${connection.status}`);
-      }
-      await this.repository.markRunning(connection.id, run.id);
-      const apiKey = this.encryption.decrypt(connection.encryptedApiKey);
-      const client = this.esp.get(connection.espType);
-      let checkpoint =
-        connection.syncCheckpoint?.syncRunId === run.id ? connection.syncCheckpoint : null;
-      this.logger.info(
-        { ...log, resumeFromPage: checkpoint ? checkpoint.pagesDone : null },
-        checkpoint ? 'sync resumed from checkpoint' : 'sync started',
-      );
-
-      let pass: PassResult;
-      for (;;) {
-        try {
-          pass = await this.pass(target, token, client, apiKey, checkpoint);
-          break;
-        } catch (error) {
-          if (!(error instanceof InvalidCursorError) || checkpoint === null) throw error;
-          // The saved cursor cannot be used (the list or the ESP client changed): start over,
-          // once. A fresh pass has no saved cursor, so this cannot loop.
-          this.logger.warn(
-            { ...log, error: error.message, pagesDone: checkpoint.pagesDone },
-            'saved sync cursor rejected: checkpoint cleared, restarting the pass from the beginning',
-          );
-          await this.repository.restartPass(connection.id, run.id);
-          checkpoint = null;
-        }
-      }
-      if (pass.status === 'handed-back') {
-        this.logger.info(log, 'sync handed back to the queue on shutdown: resumes from checkpoint');
-        throw await this.handback.handBack(job, token);
-      }
-      const { pagesDone } = pass;
-
-      const totals = await this.repository.finish(connection.id, connection.userId, run.id);
-      const counts = await this.countsOf(run.id, totals);
-      this.logger.info({ ...log, ...counts, pagesDone }, 'sync finished');
-      return { status: 'success', ...counts };
+      return await this.sync(pass, job, token);
     } catch (error) {
-      throw await this.onError(error, target, job, token);
+      throw await this.onError(error, pass, job, token);
     }
+  }
+
+  private async sync(pass: SyncPass, job: Job, token?: string): Promise<SyncOutcome> {
+    const { connection } = pass;
+    const log = this.fields(pass, job);
+    if (connection.status !== 'active') {
+      throw new UnrecoverableError(`connection is ${connection.status}`);
+    }
+    const apiKey = this.encryption.decrypt(connection.encryptedApiKey);
+    const client = this.esp.get(connection.espType);
+    let checkpoint = pass.checkpoint;
+    this.logger.info(
+      { ...log, resumeFromPage: checkpoint ? checkpoint.pagesDone : null },
+      checkpoint ? 'sync resumed from checkpoint' : 'sync started',
+    );
+
+    let result: PassResult;
+    for (;;) {
+      try {
+        result = await this.pass(pass, token, client, apiKey, checkpoint);
+        break;
+      } catch (error) {
+        if (!(error instanceof InvalidCursorError) || checkpoint === null) throw error;
+        // The saved cursor cannot be used (the list or the ESP client changed): start over,
+        // once. A fresh pass has no saved cursor, so this cannot loop.
+        this.logger.warn(
+          { ...log, error: error.message, pagesDone: checkpoint.pagesDone },
+          'saved sync cursor rejected: checkpoint cleared, restarting the pass from the beginning',
+        );
+        await this.lifecycle.restartPass(pass);
+        checkpoint = null;
+      }
+    }
+    if (result.status === 'handed-back') {
+      await this.lifecycle.handBack(pass);
+      this.logger.info(log, 'sync handed back to the queue on shutdown: resumes from checkpoint');
+      throw await this.handback.handBack(job, token);
+    }
+    const counts = await this.lifecycle.finish(pass);
+    this.logger.info({ ...log, ...counts, pagesDone: result.pagesDone }, 'sync finished');
+    return { status: 'success', ...counts };
   }
 
   /**
@@ -148,24 +131,24 @@ export class SubscriberSyncService {
    * Stops early, between two stored pages, when shutdown asks jobs to hand back.
    */
   private async pass(
-    { connection, run }: SyncTarget,
+    pass: SyncPass,
     token: string | undefined,
     client: EspClient,
     apiKey: string,
-    checkpoint: SyncTarget['connection']['syncCheckpoint'],
+    checkpoint: SyncCheckpoint | null,
   ): Promise<PassResult> {
     let pagesDone = checkpoint?.pagesDone ?? 0;
     let subscribersSeen = checkpoint?.subscribersSeen ?? 0;
     const pages = client.streamSubscribers(
-      { apiKey, publicationId: connection.publicationId },
+      { apiKey, publicationId: pass.connection.publicationId },
       checkpoint?.cursor ?? null,
     );
     for await (const page of pages) {
       const rows = this.toRows(page.subscribers);
       pagesDone += 1;
       subscribersSeen += rows.length;
-      await this.repository.storePage(connection.id, run.id, rows, {
-        syncRunId: run.id,
+      await this.lifecycle.storePage(pass, rows, {
+        syncRunId: pass.runId,
         cursor: page.nextCursor,
         pagesDone,
         subscribersSeen,
@@ -177,69 +160,102 @@ export class SubscriberSyncService {
     throw new Error('the ESP stream ended before a complete pass');
   }
 
-  private async countsOf(
-    runId: string,
-    totals: { subscriberCount: number; removed: number },
-  ): Promise<{ subscriberCount: number; created: number; updated: number; removed: number }> {
-    const run = await this.repository.runCounts(runId);
-    return { ...totals, created: run.created, updated: run.updated };
-  }
-
   /** Records what the error means for the run and returns what to throw to BullMQ. */
   private async onError(
     error: unknown,
-    { connection, run }: SyncTarget,
+    pass: SyncPass,
     job: Job,
     token?: string,
   ): Promise<unknown> {
-    const log = { espConnectionId: connection.id, syncRunId: run.id, jobId: job.id };
+    const log = this.fields(pass, job);
     if (error instanceof DelayedError || error instanceof WaitingError) return error;
-    if (error instanceof RateLimitedError && token) {
-      this.logger.warn({ ...log, retryAfterMs: error.retryAfterMs }, 'sync rate limited: delayed');
-      await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
-      return new DelayedError();
+    if (error instanceof PassLostError) {
+      // Another pass owns the run (BullMQ ran the job again) or the run was failed from outside
+      // (reaper, deleted connection): this pass wrote nothing since and must not touch the run.
+      this.logger.warn({ ...log, error: error.message }, 'sync pass lost its run: stopped');
+      return new UnrecoverableError(error.message);
     }
-    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof RateLimitedError && token) {
+      const waited = await this.lifecycle.addRateLimitWait(pass, error.retryAfterMs);
+      if (waited <= this.maxRateLimitWaitMs) {
+        this.logger.warn(
+          { ...log, retryAfterMs: error.retryAfterMs, rateLimitedMs: waited },
+          'sync rate limited: delayed',
+        );
+        await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
+        return new DelayedError();
+      }
+      const reason =
+        `The ESP kept rate-limiting this sync for over ${Math.round(this.maxRateLimitWaitMs / 60_000)} ` +
+        'minutes in total; it will be tried again at the next scheduled sync';
+      return this.failed(pass, job, { reason }, error, 'sync failed: rate-limit wait exhausted');
+    }
     if (error instanceof InvalidCredentialsError) {
-      await this.repository.markFailed(connection.id, run.id, message, {
-        invalidCredentials: true,
-      });
-      this.logger.warn({ ...log, code: error.code }, 'sync failed: invalid credentials');
-      return new UnrecoverableError(message);
+      return this.failed(
+        pass,
+        job,
+        { reason: error.message, invalidCredentials: true },
+        error,
+        'sync failed: invalid credentials',
+      );
     }
     if (error instanceof DecryptionError) {
       // An operator problem (a key rotated away without keeping the old one in
       // ENCRYPTION_PREVIOUS_KEYS): no retry can fix it, so fail the run now, saying why.
-      const reason = 'the stored API key cannot be decrypted with the configured encryption keys';
-      await this.repository.markFailed(connection.id, run.id, reason);
-      this.logger.error(
-        { ...log, error: message },
+      return this.failed(
+        pass,
+        job,
+        { reason: 'the stored API key cannot be decrypted with the configured encryption keys' },
+        error,
         'sync failed: stored API key cannot be decrypted',
       );
-      return new UnrecoverableError(reason);
     }
-    if (error instanceof UnrecoverableError || (error instanceof EspError && !error.retryable)) {
-      await this.repository.markFailed(connection.id, run.id, message);
-      this.logger.warn({ ...log, error: message }, 'sync failed: not retryable');
-      return error instanceof UnrecoverableError ? error : new UnrecoverableError(message);
-    }
+    const message = error instanceof Error ? error.message : String(error);
+    // A malformed page (ProtocolError) is often a proxy's or a vendor's passing fault: retried
+    // with the job's backoff like a transient error, not failed at once.
+    const retryable =
+      !(error instanceof UnrecoverableError) &&
+      (!(error instanceof EspError) || error.retryable || error instanceof ProtocolError);
     const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= attempts) {
-      await this.repository.markFailed(connection.id, run.id, message);
-      this.logger.error({ ...log, error: message }, 'sync failed: last attempt');
-    } else {
-      this.logger.warn(
-        { ...log, error: message, attemptsMade: job.attemptsMade + 1, attempts },
-        'sync attempt failed: will retry',
+    if (!retryable || job.attemptsMade + 1 >= attempts) {
+      return this.failed(
+        pass,
+        job,
+        { reason: message },
+        error,
+        retryable ? 'sync failed: last attempt' : 'sync failed: not retryable',
       );
     }
+    this.logger.warn(
+      { ...log, error: describeJobError(error), attemptsMade: job.attemptsMade + 1, attempts },
+      'sync attempt failed: will retry',
+    );
     return error;
   }
 
-  private async delay(job: Job, token: string | undefined, ms: number): Promise<never> {
-    if (!token) throw new Error('cannot delay a job without its lock token');
-    await job.moveToDelayed(Date.now() + ms, token);
-    throw new DelayedError();
+  /** Fails the run for good (fenced: only if this pass still owns it) and stops the job. */
+  private async failed(
+    pass: SyncPass,
+    job: Job,
+    failure: { reason: string; invalidCredentials?: boolean },
+    error: unknown,
+    what: string,
+  ): Promise<UnrecoverableError> {
+    const owned = await this.lifecycle.failPass(pass, failure);
+    this.logger.warn(
+      { ...this.fields(pass, job), error: describeJobError(error), recorded: owned },
+      what,
+    );
+    return error instanceof UnrecoverableError ? error : new UnrecoverableError(failure.reason);
+  }
+
+  private fields(pass: SyncPass, job: Job) {
+    return {
+      espConnectionId: pass.connectionId,
+      syncRunId: pass.runId,
+      jobId: job.id,
+      pass: pass.number,
+    };
   }
 
   /** Encrypts, hashes and masks each address; the last of duplicate external ids wins. */

@@ -1,22 +1,25 @@
 import { Module } from '@nestjs/common';
-import { EspModule, QUEUE, registerQueues } from '@subscribernest/shared';
+import { EspModule, QUEUE, registerQueues, SyncLifecycleModule } from '@subscribernest/shared';
 import { OpsModule } from '../ops/ops.module';
 import { SubscriberSyncProcessor } from './subscriber-sync.processor';
-import { SubscriberSyncRepository } from './subscriber-sync.repository';
 import { SubscriberSyncService } from './subscriber-sync.service';
+import { SyncJobEndings } from './sync-job-endings';
 import { SyncRequestedListener } from './sync-requested.listener';
+import { SyncRunReaperScheduler } from './sync-run-reaper.scheduler';
 
 /**
  * Subscriber sync: `SyncRequestedEvent` → `sync-publication` job (the producer side), and
- * SubscriberSyncProcessor, which runs those jobs (so the start-up handler check covers the queue).
+ * SubscriberSyncProcessor, which runs those jobs (so the start-up handler check covers the queue),
+ * and what ends runs their jobs no longer drive (SyncJobEndings, SyncRunReaperScheduler).
  */
 @Module({
-  imports: [registerQueues(QUEUE.subscriberSync), EspModule, OpsModule],
+  imports: [registerQueues(QUEUE.subscriberSync), EspModule, OpsModule, SyncLifecycleModule],
   providers: [
     SyncRequestedListener,
     SubscriberSyncProcessor,
     SubscriberSyncService,
-    SubscriberSyncRepository,
+    SyncJobEndings,
+    SyncRunReaperScheduler,
   ],
 })
 export class SyncModule {}

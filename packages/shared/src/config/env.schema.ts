@@ -271,6 +271,17 @@ export class WorkerEnv extends SharedEnv {
   QUEUE_STALLED_INTERVAL_MS = 30_000;
 
   /**
+   * How many times a job may stall (its worker died or stopped renewing the lock) and be handed on
+   * before BullMQ fails it for good. A failed sync job's run is then failed too, saying why, and
+   * its connection released (SyncJobEndingsListener).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  QUEUE_MAX_STALLED_COUNT = 2;
+
+  /**
    * Jobs of the `domain-events` queue one worker process runs at once. Each only re-emits an
    * event and enqueues follow-up jobs, so a higher number mostly waits on Redis and Postgres.
    */
@@ -315,14 +326,51 @@ export class WorkerEnv extends SharedEnv {
   EMAIL_CONCURRENCY = 5;
 
   /**
-   * Jobs of the `subscriber-sync` queue one worker process runs at once. Each holds two database
-   * connections (its per-connection advisory lock and its page transactions) and streams one ESP.
+   * Jobs of the `subscriber-sync` queue one worker process runs at once. Each streams one ESP and
+   * uses one database connection at a time for its page transactions.
    */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(50)
   SYNC_CONCURRENCY = 2;
+
+  /**
+   * The longest a sync run may run, from its first pass; past it the reaper fails the run (its
+   * pass stops at its next page) and releases the connection. Default 6 hours.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(60_000)
+  @Max(7 * 24 * 3_600_000)
+  SYNC_MAX_RUN_DURATION_MS = 6 * 3_600_000;
+
+  /**
+   * The longest a sync run may wait on ESP rate limits (429s) in total; past it the run fails
+   * saying so instead of staying `running` behind a vendor that never lets it in. Default 1 hour.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(7 * 24 * 3_600_000)
+  SYNC_MAX_RATE_LIMIT_WAIT_MS = 3_600_000;
+
+  /** How often the sync reaper looks for unfinished runs that no live job drives. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  SYNC_REAPER_INTERVAL_MS = 60_000;
+
+  /**
+   * How long an unfinished run may go without a page write before the reaper checks its job; a
+   * run whose job is gone, failed or completed is then failed, saying why.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(24 * 3_600_000)
+  SYNC_STALE_AFTER_MS = 10 * 60_000;
 
   /**
    * Whether this worker fires the crons (midnight sync, …) and catches up a tick missed while no

@@ -24,6 +24,7 @@ export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 @Check('sync_runs_status_check', `"status" IN ('queued', 'running', 'success', 'failed')`)
 @Index('sync_runs_connection_created_at_idx', ['espConnectionId', 'createdAt'])
 @Index('sync_runs_user_id_idx', ['userId'])
+@Index('sync_runs_unfinished_idx', ['createdAt'], { where: `"status" IN ('queued', 'running')` })
 // At most one unfinished run per connection: a second trigger finds the first instead of racing it.
 @Index('sync_runs_one_unfinished_per_connection_key', ['espConnectionId'], {
   unique: true,
@@ -71,6 +72,30 @@ export class SyncRun {
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage: string | null;
+
+  /**
+   * Fencing token of the pass that owns the run (SyncRunLifecycle): every page write and the
+   * finish check it in the same statement, so a pass that lost its job can never write again.
+   */
+  @Column({ name: 'pass_token', type: 'uuid', nullable: true })
+  passToken: string | null;
+
+  /** Passes started so far (one per start of its job). */
+  @Column({ type: 'integer', default: 0 })
+  passes: number;
+
+  /** The owning pass's last write: a run nothing drives stops moving, and the reaper fails it. */
+  @Column({ name: 'heartbeat_at', type: 'timestamptz', nullable: true })
+  heartbeatAt: Date | null;
+
+  /** Total time the run has waited on ESP rate limits (bounded by SYNC_MAX_RATE_LIMIT_WAIT_MS). */
+  @Column({
+    name: 'rate_limited_ms',
+    type: 'bigint',
+    default: 0,
+    transformer: { to: (value: number) => value, from: (value: string | null) => Number(value) },
+  })
+  rateLimitedMs: number;
 
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
   startedAt: Date | null;

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, TestDatabase } from '@subscribernest/testkit';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../database/data-source-options';
+import { runMigrations } from '../database/run-migrations';
+import { SyncRequestedEvent } from '../events/sync-requested.event';
+import { SubscriberRow } from './subscriber-page';
+import { PassLostError, SyncPass, SyncRunLifecycle } from './sync-run-lifecycle';
+
+function rows(from: number, count: number): SubscriberRow[] {
+  return Array.from({ length: count }, (_, i) => ({
+    externalId: `sub-${from + i}`,
+    emailEncrypted: `enc-${from + i}`,
+    emailHmac: `hmac-${from + i}`,
+    emailMasked: 's***@example.com',
+    status: 'active' as const,
+    firstName: null,
+    lastName: null,
+    subscribedAt: null,
+    unsubscribedAt: null,
+    metadata: {},
+  }));
+}
+
+function checkpoint(runId: string, pagesDone: number, cursor: string | null) {
+  return {
+    syncRunId: runId,
+    cursor,
+    pagesDone,
+    subscribersSeen: pagesDone * 100,
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+describe('SyncRunLifecycle (real Postgres)', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let lifecycle: SyncRunLifecycle;
+  // A pool big enough for the concurrency test's 30 requests next to a running pass.
+  const POOL = 40;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ setup: runMigrations });
+    dataSource = await new DataSource({
+      ...dataSourceOptions(database.url),
+      extra: { max: POOL },
+    }).initialize();
+    lifecycle = new SyncRunLifecycle(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  async function connection(): Promise<{ userId: string; connectionId: string }> {
+    const [user] = await dataSource.query<{ id: string }[]>(
+      `INSERT INTO users (email) VALUES ($1) RETURNING id`,
+      [`${randomUUID()}@example.com`],
+    );
+    const [row] = await dataSource.query<{ id: string }[]>(
+      `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
+       VALUES ($1, 'beehiiv', 'enc', $2) RETURNING id`,
+      [user.id, `pub_${randomUUID()}`],
+    );
+    return { userId: user.id, connectionId: row.id };
+  }
+
+  function event(userId: string, connectionId: string): SyncRequestedEvent {
+    return new SyncRequestedEvent({
+      eventId: randomUUID(),
+      espConnectionId: connectionId,
+      userId,
+      syncRunId: randomUUID(),
+      requestedAt: new Date().toISOString(),
+    });
+  }
+
+  async function started(runId: string, connectionId: string): Promise<SyncPass> {
+    const start = await lifecycle.startPass(runId, connectionId);
+    if (start.kind !== 'started') throw new Error(`pass not started: ${start.status}`);
+    return start.pass;
+  }
+
+  async function stored(connectionId: string): Promise<number> {
+    const [{ count }] = await dataSource.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM subscribers WHERE esp_connection_id = $1`,
+      [connectionId],
+    );
+    return count;
+  }
+
+  async function state(runId: string, connectionId: string) {
+    const [row] = await dataSource.query<
+      { status: string; error_message: string | null; sync_status: string; conn: string }[]
+    >(
+      `SELECT r.status, r.error_message, c.sync_status, c.status AS conn
+         FROM sync_runs r JOIN esp_connections c ON c.id = r.esp_connection_id
+        WHERE r.id = $1 AND c.id = $2`,
+      [runId, connectionId],
+    );
+    return row;
+  }
+
+  it('a newer pass of the same run fences the older one out: it can neither write nor finish', async () => {
+    const { userId, connectionId } = await connection();
+    const created = await lifecycle.createManual(userId, connectionId, event(userId, connectionId));
+    if (created.kind !== 'created') throw new Error(created.kind);
+    const runId = created.run.id;
+
+    const older = await started(runId, connectionId);
+    for (let page = 0; page < 10; page++) {
+      await lifecycle.storePage(
+        older,
+        rows(page * 100, 100),
+        checkpoint(runId, page + 1, `c${page}`),
+      );
+    }
+    // BullMQ hands the job to another slot: the new pass resumes from the older one's checkpoint.
+    const newer = await started(runId, connectionId);
+    expect(newer.number).toBe(older.number + 1);
+    expect(newer.checkpoint).toMatchObject({ pagesDone: 10, cursor: 'c9' });
+
+    await expect(
+      lifecycle.storePage(older, rows(1_000, 100), checkpoint(runId, 11, 'x')),
+    ).rejects.toBeInstanceOf(PassLostError);
+    for (let page = 10; page < 50; page++) {
+      const last = page === 49;
+      await lifecycle.storePage(
+        newer,
+        rows(page * 100, 100),
+        checkpoint(runId, page + 1, last ? null : `c${page}`),
+      );
+    }
+    await expect(lifecycle.finish(older)).rejects.toBeInstanceOf(PassLostError);
+    await expect(lifecycle.finish(newer)).resolves.toMatchObject({
+      subscriberCount: 5_000,
+      removed: 0,
+    });
+    expect(await stored(connectionId)).toBe(5_000);
+    expect(await state(runId, connectionId)).toMatchObject({
+      status: 'success',
+      sync_status: 'synced',
+    });
+  });
+
+  it('refuses to remove ghosts unless the stored checkpoint reached the end of the list', async () => {
+    const { userId, connectionId } = await connection();
+    const created = await lifecycle.createManual(userId, connectionId, event(userId, connectionId));
+    if (created.kind !== 'created') throw new Error(created.kind);
+    const pass = await started(created.run.id, connectionId);
+    await lifecycle.storePage(pass, rows(0, 100), checkpoint(created.run.id, 1, 'more'));
+    await expect(lifecycle.finish(pass)).rejects.toThrow(/not at the end of the list/);
+    expect((await state(created.run.id, connectionId)).status).toBe('running');
+  });
+
+  it('30 sync requests racing a running pass: no deadlock, all answered with the running run, no page lost', async () => {
+    const { userId, connectionId } = await connection();
+    const created = await lifecycle.createManual(userId, connectionId, event(userId, connectionId));
+    if (created.kind !== 'created') throw new Error(created.kind);
+    const runId = created.run.id;
+    const pass = await started(runId, connectionId);
+
+    let writing = true;
+    const pages = (async () => {
+      let page = 0;
+      while (writing) {
+        await lifecycle.storePage(
+          pass,
+          rows(page * 50, 50),
+          checkpoint(runId, page + 1, `c${page}`),
+        );
+        page += 1;
+      }
+      return page;
+    })();
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        lifecycle.createManual(userId, connectionId, event(userId, connectionId)),
+      ),
+    );
+    writing = false;
+    const written = await pages;
+
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(Array(30).fill('existing'));
+    expect(written).toBeGreaterThan(0);
+    expect(await stored(connectionId)).toBe(written * 50);
+    expect((await state(runId, connectionId)).status).toBe('running');
+  });
+
+  it('concurrent first requests on an idle connection make exactly one run and one outbox event', async () => {
+    const { userId, connectionId } = await connection();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        lifecycle.createManual(userId, connectionId, event(userId, connectionId)),
+      ),
+    );
+    const kinds = outcomes.map((outcome) => outcome.kind).sort();
+    expect(kinds.filter((kind) => kind === 'created')).toHaveLength(1);
+    expect(kinds.filter((kind) => kind !== 'created' && kind !== 'existing')).toEqual([]);
+    const [{ events }] = await dataSource.query<{ events: number }[]>(
+      `SELECT count(*)::int AS events FROM outbox_events WHERE payload->>'espConnectionId' = $1`,
+      [connectionId],
+    );
+    expect(events).toBe(1);
+  });
+
+  it('a failed run reset for retry resumes from its checkpoint; a deleted connection refuses it', async () => {
+    const { userId, connectionId } = await connection();
+    const created = await lifecycle.createManual(userId, connectionId, event(userId, connectionId));
+    if (created.kind !== 'created') throw new Error(created.kind);
+    const runId = created.run.id;
+    const pass = await started(runId, connectionId);
+    await lifecycle.storePage(pass, rows(0, 100), checkpoint(runId, 1, 'c0'));
+    expect(await lifecycle.failPass(pass, { reason: 'ESP down' })).toBe(true);
+    expect(await state(runId, connectionId)).toMatchObject({
+      status: 'failed',
+      error_message: 'ESP down',
+      sync_status: 'error',
+    });
+
+    await expect(lifecycle.resetForRetry(runId)).resolves.toMatchObject({ kind: 'reset' });
+    expect(await state(runId, connectionId)).toMatchObject({
+      status: 'queued',
+      sync_status: 'syncing',
+    });
+    expect(await lifecycle.resetForRetry(runId)).toEqual({ kind: 'not-failed', status: 'queued' });
+    const resumed = await started(runId, connectionId);
+    expect(resumed.checkpoint).toMatchObject({ pagesDone: 1, cursor: 'c0' });
+
+    // Deleting the connection fails its running run; the pass stops at its next write.
+    expect(await lifecycle.disconnect(userId, connectionId)).toBe(true);
+    await expect(
+      lifecycle.storePage(resumed, rows(100, 100), checkpoint(runId, 2, 'c1')),
+    ).rejects.toBeInstanceOf(PassLostError);
+    expect(await lifecycle.resetForRetry(runId)).toEqual({
+      kind: 'connection-unavailable',
+      status: 'disconnected',
+    });
+  });
+
+  it('finds runs nothing drives: no heartbeat past the limit, or running too long; not while the event waits in the outbox', async () => {
+    const { userId, connectionId } = await connection();
+    const request = event(userId, connectionId);
+    const created = await lifecycle.createManual(userId, connectionId, request);
+    if (created.kind !== 'created') throw new Error(created.kind);
+    await dataSource.query(
+      `UPDATE sync_runs SET created_at = now() - interval '1 hour' WHERE id = $1`,
+      [created.run.id],
+    );
+    const find = () =>
+      lifecycle.findStale({ staleAfterMs: 60_000, maxDurationMs: 7_200_000, limit: 10 });
+    expect((await find()).find((run) => run.runId === created.run.id)).toMatchObject({
+      status: 'queued',
+      overdue: false,
+      awaitingOutbox: true,
+    });
+    await dataSource.query(`UPDATE outbox_events SET published_at = now() WHERE id = $1`, [
+      request.eventId,
+    ]);
+    expect((await find()).find((run) => run.runId === created.run.id)).toMatchObject({
+      awaitingOutbox: false,
+    });
+    await started(created.run.id, connectionId);
+    expect((await find()).find((run) => run.runId === created.run.id)).toBeUndefined();
+    await dataSource.query(
+      `UPDATE sync_runs SET started_at = now() - interval '3 hours' WHERE id = $1`,
+      [created.run.id],
+    );
+    expect((await find()).find((run) => run.runId === created.run.id)).toMatchObject({
+      status: 'running',
+      overdue: true,
+    });
+  });
+});

@@ -1,0 +1,789 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { EspConnection, SyncCheckpoint } from '../entities/esp-connection.entity';
+import { OutboxEvent } from '../entities/outbox-event.entity';
+import { SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity';
+import { SyncRequestedEvent } from '../events/sync-requested.event';
+import { PageCounts, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
+import { fromStates } from './sync-run-transitions';
+
+/**
+ * The pass of a sync run that owns it: `token` is its fencing token. Every write the pass makes
+ * names the token in the same statement; once another pass starts (or the run is failed from
+ * outside), the token no longer matches and the write changes nothing.
+ */
+export interface SyncPass {
+  runId: string;
+  connectionId: string;
+  userId: string;
+  token: string;
+  /** 1 for the run's first pass; each start of its job adds one. */
+  number: number;
+  trigger: SyncTrigger;
+  startedAt: Date;
+  /** Total time the run has waited on ESP rate limits so far. */
+  rateLimitedMs: number;
+  connection: Pick<
+    EspConnection,
+    'id' | 'userId' | 'espType' | 'encryptedApiKey' | 'publicationId' | 'status'
+  >;
+  /** Where this run's previous pass stopped; null for a pass from the beginning. */
+  checkpoint: SyncCheckpoint | null;
+}
+
+/** Thrown by a fenced write of a pass that no longer owns its run: nothing was written. */
+export class PassLostError extends Error {
+  override readonly name = 'PassLostError';
+
+  constructor(
+    readonly runId: string,
+    readonly status: SyncRunStatus | null,
+  ) {
+    super(
+      status === 'running'
+        ? `sync run ${runId} was taken over by a newer pass of its job`
+        : `sync run ${runId} is ${status ?? 'gone'}: this pass no longer owns it`,
+    );
+  }
+}
+
+export type StartPassOutcome =
+  | { kind: 'started'; pass: SyncPass }
+  /** The run is finished, gone, or not this connection's: the job has nothing to do. */
+  | { kind: 'not-runnable'; status: SyncRunStatus | null };
+
+export type ManualSyncOutcome =
+  | { kind: 'not-found' }
+  /** The connection is `invalid` (rejected key) or `disconnected` (being deleted). */
+  | { kind: 'inactive'; connection: EspConnection }
+  /** A new run, its connection marked `syncing`, and its outbox event: all committed together. */
+  | { kind: 'created'; run: SyncRun; connection: EspConnection }
+  /** A run of this connection was already queued or running: that one is the answer. */
+  | { kind: 'existing'; run: SyncRun; connection: EspConnection }
+  /** The unfinished run that blocked ours finished before we could read it: ask again. */
+  | { kind: 'raced' };
+
+/** A connection's unfinished sync run, as the midnight fan-out enqueues it. */
+export interface UnfinishedSyncRun {
+  syncRunId: string;
+  espConnectionId: string;
+  trigger: SyncTrigger;
+  /** True when this page created the run; false when a sync was already queued or running. */
+  created: boolean;
+}
+
+export interface ScheduledRunsPage {
+  /** Active connections in the page (fewer than the limit: it was the last page). */
+  connections: number;
+  /** Keyset position of the next page; null when the page was empty. */
+  lastConnectionId: string | null;
+  runs: UnfinishedSyncRun[];
+}
+
+export interface FinishedRun {
+  subscriberCount: number;
+  created: number;
+  updated: number;
+  removed: number;
+}
+
+export type ResetOutcome =
+  | { kind: 'reset'; runId: string; connectionId: string; userId: string; trigger: SyncTrigger }
+  | { kind: 'not-found' }
+  /** The run is not failed (nothing to reset). */
+  | { kind: 'not-failed'; status: SyncRunStatus }
+  /** Its connection is gone, disconnected or invalid: a retry could not run. */
+  | { kind: 'connection-unavailable'; status: EspConnection['status'] | null }
+  /** Another sync of the connection is queued or running. */
+  | { kind: 'busy' };
+
+/** An unfinished run the reaper looks at. */
+export interface StaleSyncRun {
+  runId: string;
+  connectionId: string;
+  status: 'queued' | 'running';
+  trigger: SyncTrigger;
+  /** Running since its first pass for longer than the maximum run duration. */
+  overdue: boolean;
+  /** Its SyncRequestedEvent is still in the outbox, unpublished (Redis was down): not stuck. */
+  awaitingOutbox: boolean;
+}
+
+/** How a failure reads on the run (owner-facing) and what else it does. */
+export interface RunFailure {
+  /** Shown to the owner in sync-history: what happened, in a sentence, no internals. */
+  reason: string;
+  /** The ESP rejected the key: the connection becomes `invalid`. */
+  invalidCredentials?: boolean;
+}
+
+/** Below every uuid: the keyset position before the first page. */
+const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+const UNIQUE_VIOLATION = '23505';
+
+/** Rolls a transaction back and carries the outcome out of it. */
+class Abort<T> extends Error {
+  constructor(readonly outcome: T) {
+    super('aborted');
+  }
+}
+
+/** `manager.query` answers `[rows, count]` for UPDATE/DELETE and `rows` otherwise. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && typeof result[1] === 'number') {
+    return (Array.isArray(result[0]) ? result[0] : []) as T[];
+  }
+  return result as T[];
+}
+
+interface StartedRow {
+  pass_token: string;
+  passes: number;
+  user_id: string;
+  trigger: SyncTrigger;
+  started_at: Date;
+  rate_limited_ms: string;
+}
+
+interface ConnectionRow {
+  id: string;
+  user_id: string;
+  esp_type: EspConnection['espType'];
+  encrypted_api_key: string;
+  publication_id: string;
+  status: EspConnection['status'];
+  sync_checkpoint: SyncCheckpoint | null;
+}
+
+/**
+ * The one owner of a sync run's life and of its connection's sync state (`sync_runs.status`,
+ * `esp_connections.sync_status` / `status` / `sync_checkpoint`, the run's seen ids): the api, the
+ * midnight fan-out, the processor, the job-failure hook and the reaper all go through it, and
+ * nothing else writes those columns.
+ *
+ * - Transitions are SYNC_RUN_TRANSITIONS; each UPDATE names the states it expects, so a late or
+ *   duplicate caller changes nothing instead of undoing a newer state.
+ * - Passes are fenced: `startPass` issues a new token and thereby takes the run from any older pass
+ *   of the same job (BullMQ ran it twice: lock lost in a Redis outage, a blocked event loop, a
+ *   stalled check). Pages, finish, failure and hand-back of a pass check its token in the same
+ *   statement. Mutual exclusion needs no connection to stay open.
+ * - Ghosts are removed only by the owning pass, and only once the stored checkpoint says the pass
+ *   reached the end of the list; the seen ids always match the checkpoint (both are written in the
+ *   page's transaction, and both start over together).
+ * - Locks are taken in one order everywhere: the run row, then subscriber rows, then the
+ *   connection row. Where a constraint decides (one unfinished run per connection), no row is
+ *   locked beforehand, so a request racing a running sync waits on it and never deadlocks with it.
+ */
+@Injectable()
+export class SyncRunLifecycle {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * A manual sync (ARCHITECTURE §4), in one transaction: the run (queued), the connection marked
+   * `syncing`, and the outbox row of `event`. When another unfinished run of the connection holds
+   * the unique index, nothing is written and that run is the answer.
+   */
+  async createManual(
+    userId: string,
+    connectionId: string,
+    event: SyncRequestedEvent,
+  ): Promise<ManualSyncOutcome> {
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        const inserted = await manager.query<{ id: string }[]>(
+          `INSERT INTO sync_runs (id, esp_connection_id, user_id, trigger, status)
+           SELECT $1, c.id, c.user_id, 'manual', 'queued' FROM esp_connections c
+            WHERE c.id = $2 AND c.user_id = $3 AND c.status = 'active'
+           ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
+           RETURNING id`,
+          [event.syncRunId, connectionId, userId],
+        );
+        if (inserted.length === 0) return this.whyNotCreated(manager, userId, connectionId);
+
+        // Run row first, then the connection: the order every transition takes.
+        const marked = rowsOf<{ id: string }>(
+          await manager.query(
+            `UPDATE esp_connections SET sync_status = 'syncing', updated_at = now()
+              WHERE id = $1 AND user_id = $2 AND status = 'active'
+              RETURNING id`,
+            [connectionId, userId],
+          ),
+        );
+        if (marked.length === 0) {
+          // Turned invalid or disconnected since the insert read it: undo the run.
+          const connection = await manager.findOneBy(EspConnection, { id: connectionId, userId });
+          throw new Abort<ManualSyncOutcome>(
+            connection ? { kind: 'inactive', connection } : { kind: 'not-found' },
+          );
+        }
+        await manager.insert(OutboxEvent, {
+          id: event.eventId,
+          eventType: SyncRequestedEvent.eventName,
+          payload: { ...event.toPayload() },
+        });
+        return {
+          kind: 'created',
+          run: await manager.findOneByOrFail(SyncRun, { id: event.syncRunId }),
+          connection: await manager.findOneByOrFail(EspConnection, { id: connectionId, userId }),
+        };
+      });
+    } catch (error) {
+      if (error instanceof Abort) return error.outcome as ManualSyncOutcome;
+      throw error;
+    }
+  }
+
+  /**
+   * The midnight fan-out's page, in one transaction: for the next `limit` active connections
+   * after `afterId` (id order), a `scheduled` run for each one without an unfinished run, those
+   * connections marked `syncing`, and every connection's unfinished run (created now or already
+   * there). The unique index decides a race with a manual trigger; no connection row is locked
+   * before the runs are written.
+   */
+  createScheduledPage(afterId: string | null, limit: number): Promise<ScheduledRunsPage> {
+    return this.dataSource.transaction(async (manager) => {
+      const page = await manager.query<{ id: string; user_id: string }[]>(
+        `SELECT id, user_id FROM esp_connections
+          WHERE status = 'active' AND id > $1
+          ORDER BY id
+          LIMIT $2`,
+        [afterId ?? FIRST_ID, limit],
+      );
+      if (page.length === 0) return { connections: 0, lastConnectionId: null, runs: [] };
+
+      // One statement. Its snapshot predates the insert, so the last SELECT sees exactly the runs
+      // that were already unfinished: the ones this page skips.
+      const rows = await manager.query<
+        { id: string; esp_connection_id: string; trigger: SyncTrigger; created: boolean }[]
+      >(
+        `WITH page AS (
+           SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS p(id, user_id)
+         ), created AS (
+           INSERT INTO sync_runs (esp_connection_id, user_id, trigger, status)
+           SELECT id, user_id, 'scheduled', 'queued' FROM page
+           ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
+           RETURNING id, esp_connection_id, trigger
+         ), marked AS (
+           UPDATE esp_connections c SET sync_status = 'syncing', updated_at = now()
+             FROM created WHERE c.id = created.esp_connection_id
+         )
+         SELECT id, esp_connection_id, trigger, true AS created FROM created
+         UNION ALL
+         SELECT r.id, r.esp_connection_id, r.trigger, false AS created
+           FROM sync_runs r JOIN page ON r.esp_connection_id = page.id
+          WHERE r.status IN ('queued', 'running')`,
+        [page.map((row) => row.id), page.map((row) => row.user_id)],
+      );
+      return {
+        connections: page.length,
+        lastConnectionId: page[page.length - 1].id,
+        runs: rows.map((row) => ({
+          syncRunId: row.id,
+          espConnectionId: row.esp_connection_id,
+          trigger: row.trigger,
+          created: row.created,
+        })),
+      };
+    });
+  }
+
+  /**
+   * A pass starts: the run becomes `running` under a new fencing token (any older pass of the job
+   * loses it), in one transaction with reading the connection and the checkpoint that pass left.
+   * A checkpoint of another run is ignored and this run's seen ids are cleared: the seen ids always
+   * match the checkpoint the pass resumes from. Seen ids of the connection's finished runs go too.
+   */
+  async startPass(runId: string, connectionId: string): Promise<StartPassOutcome> {
+    return this.dataSource.transaction(async (manager) => {
+      const started = rowsOf<StartedRow>(
+        await manager.query(
+          `UPDATE sync_runs
+              SET status = 'running', pass_token = gen_random_uuid(), passes = passes + 1,
+                  started_at = COALESCE(started_at, now()), heartbeat_at = now(),
+                  error_message = NULL
+            WHERE id = $1 AND esp_connection_id = $2 AND status = ANY($3::varchar[])
+            RETURNING pass_token, passes, user_id, trigger, started_at, rate_limited_ms`,
+          [runId, connectionId, fromStates('startPass')],
+        ),
+      );
+      const [run] = started;
+      if (!run) return { kind: 'not-runnable', status: await this.statusOf(manager, runId) };
+
+      const [connection] = await manager.query<ConnectionRow[]>(
+        `SELECT id, user_id, esp_type, encrypted_api_key, publication_id, status, sync_checkpoint
+           FROM esp_connections WHERE id = $1`,
+        [connectionId],
+      );
+      const checkpoint =
+        connection.sync_checkpoint?.syncRunId === runId ? connection.sync_checkpoint : null;
+      await manager.query(
+        `DELETE FROM sync_seen_subscribers
+          WHERE sync_run_id IN (
+            SELECT id FROM sync_runs
+             WHERE esp_connection_id = $1
+               AND (status IN ('success', 'failed') OR (id = $2 AND $3::boolean)))`,
+        [connectionId, runId, checkpoint === null],
+      );
+      await manager.query(
+        `UPDATE esp_connections
+            SET sync_status = 'syncing', updated_at = now(),
+                sync_checkpoint = CASE WHEN $2::boolean THEN NULL ELSE sync_checkpoint END
+          WHERE id = $1`,
+        [connectionId, checkpoint === null],
+      );
+      return {
+        kind: 'started',
+        pass: {
+          runId,
+          connectionId,
+          userId: run.user_id,
+          token: run.pass_token,
+          number: run.passes,
+          trigger: run.trigger,
+          startedAt: run.started_at,
+          rateLimitedMs: Number(run.rate_limited_ms),
+          connection: {
+            id: connection.id,
+            userId: connection.user_id,
+            espType: connection.esp_type,
+            encryptedApiKey: connection.encrypted_api_key,
+            publicationId: connection.publication_id,
+            status: connection.status,
+          },
+          checkpoint,
+        },
+      };
+    });
+  }
+
+  /**
+   * One page of the owning pass, in one transaction: the fence (which also locks the run row
+   * first), the upsert, the seen ids, the run's counters and the connection's checkpoint. A pass
+   * that lost the run gets PassLostError and writes nothing.
+   */
+  storePage(
+    pass: SyncPass,
+    rows: SubscriberRow[],
+    checkpoint: SyncCheckpoint,
+  ): Promise<PageCounts> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.fence(manager, pass, 'storePage');
+      const counts = await upsertSubscriberPage(manager, pass.connectionId, rows);
+      if (rows.length > 0) {
+        await manager.query(
+          `INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
+           SELECT $1, unnest($2::varchar[])
+           ON CONFLICT DO NOTHING`,
+          [pass.runId, rows.map((row) => row.externalId)],
+        );
+      }
+      await manager.query(
+        `UPDATE sync_runs SET created_count = created_count + $2, updated_count = updated_count + $3
+          WHERE id = $1`,
+        [pass.runId, counts.created, counts.updated],
+      );
+      await manager.query(`UPDATE esp_connections SET sync_checkpoint = $2 WHERE id = $1`, [
+        pass.connectionId,
+        JSON.stringify(checkpoint),
+      ]);
+      return counts;
+    });
+  }
+
+  /**
+   * The saved cursor cannot be used: the pass starts over. Clears the checkpoint and the run's
+   * seen ids together (the new pass sees every subscriber again). Counters stay: they count what
+   * the run changed.
+   */
+  async restartPass(pass: SyncPass): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await this.fence(manager, pass, 'storePage');
+      await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
+      await manager.query(
+        `UPDATE esp_connections SET sync_checkpoint = NULL, updated_at = now() WHERE id = $1`,
+        [pass.connectionId],
+      );
+    });
+  }
+
+  /**
+   * The end of a complete pass, in one transaction: the fenced transition to `success` (refused
+   * unless the stored checkpoint is this run's and reached the end of the list), then ghosts (the
+   * connection's subscribers the run did not see) deleted, the seen ids dropped, the connection
+   * `synced`, and today's (UTC) subscriber-count snapshot of the user written.
+   */
+  finish(pass: SyncPass): Promise<FinishedRun> {
+    return this.dataSource.transaction(async (manager) => {
+      const finished = rowsOf<{ created_count: number; updated_count: number }>(
+        await manager.query(
+          `UPDATE sync_runs r
+              SET status = 'success', pass_token = NULL, error_message = NULL,
+                  completed_at = now(), heartbeat_at = now()
+            WHERE r.id = $1 AND r.pass_token = $2 AND r.status = ANY($3::varchar[])
+              AND EXISTS (SELECT 1 FROM esp_connections c
+                           WHERE c.id = r.esp_connection_id
+                             AND c.sync_checkpoint->>'syncRunId' = r.id::text
+                             AND c.sync_checkpoint->'cursor' = 'null'::jsonb)
+            RETURNING created_count, updated_count`,
+          [pass.runId, pass.token, fromStates('finish')],
+        ),
+      );
+      if (finished.length === 0) {
+        const status = await this.statusOf(manager, pass.runId, pass.token);
+        if (status.owned) {
+          throw new Error(
+            `sync run ${pass.runId} cannot finish: its stored checkpoint is not at the end of ` +
+              'the list, so removing unseen subscribers would be unsafe',
+          );
+        }
+        throw new PassLostError(pass.runId, status.status);
+      }
+      const [, removed] = await manager.query<[unknown, number]>(
+        `DELETE FROM subscribers s
+          WHERE s.esp_connection_id = $1
+            AND NOT EXISTS (SELECT 1 FROM sync_seen_subscribers seen
+                             WHERE seen.sync_run_id = $2 AND seen.external_id = s.external_id)`,
+        [pass.connectionId, pass.runId],
+      );
+      await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
+      const [{ count }] = await manager.query<{ count: number }[]>(
+        `SELECT count(*)::int AS count FROM subscribers WHERE esp_connection_id = $1`,
+        [pass.connectionId],
+      );
+      await manager.query(
+        `UPDATE sync_runs SET subscriber_count = $2, removed_count = $3 WHERE id = $1`,
+        [pass.runId, count, removed],
+      );
+      await manager.query(
+        `UPDATE esp_connections SET sync_status = 'synced', last_synced_at = now(),
+                sync_checkpoint = NULL, updated_at = now()
+          WHERE id = $1`,
+        [pass.connectionId],
+      );
+      await manager.query(
+        `INSERT INTO subscriber_count_snapshots (user_id, day, subscriber_count)
+         SELECT $1, (now() AT TIME ZONE 'UTC')::date, count(*)::int
+           FROM subscribers s JOIN esp_connections c ON c.id = s.esp_connection_id
+          WHERE c.user_id = $1
+         ON CONFLICT (user_id, day) DO UPDATE
+           SET subscriber_count = EXCLUDED.subscriber_count, updated_at = now()`,
+        [pass.userId],
+      );
+      const [run] = finished;
+      return {
+        subscriberCount: count,
+        created: run.created_count,
+        updated: run.updated_count,
+        removed,
+      };
+    });
+  }
+
+  /**
+   * The owning pass fails the run for good. The checkpoint and seen ids stay, so an admin's retry
+   * of the dead job resumes where it stopped. False when the pass no longer owned the run.
+   */
+  failPass(pass: SyncPass, failure: RunFailure): Promise<boolean> {
+    return this.failRun(pass.runId, failure, { token: pass.token, transition: 'failPass' });
+  }
+
+  /**
+   * Fails a run nothing drives any more (its job died outside the processor or was removed, no job
+   * exists, it could not be enqueued, it ran past the maximum duration), whichever pass had it.
+   * False when the run was already finished.
+   */
+  reconcile(runId: string, failure: RunFailure): Promise<boolean> {
+    return this.failRun(runId, failure, { token: null, transition: 'reconcile' });
+  }
+
+  /** Runs created for jobs that could not be enqueued (Redis refused the bulk add). */
+  async reconcileUnqueued(runIds: string[], failure: RunFailure): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.dataSource.query(
+      `WITH failed AS (
+         UPDATE sync_runs SET status = 'failed', error_message = $2, completed_at = now(),
+                pass_token = NULL
+          WHERE id = ANY($1::uuid[]) AND status = 'queued'
+          RETURNING esp_connection_id
+       )
+       UPDATE esp_connections c SET sync_status = 'error', updated_at = now()
+         FROM failed WHERE c.id = failed.esp_connection_id`,
+      [runIds, failure.reason],
+    );
+  }
+
+  /**
+   * Unfinished runs with no page written for `staleAfterMs` (or ever, since created), or running
+   * for longer than `maxDurationMs`: the ones the reaper checks against their jobs. Oldest first.
+   */
+  async findStale(options: {
+    staleAfterMs: number;
+    maxDurationMs: number;
+    limit: number;
+  }): Promise<StaleSyncRun[]> {
+    const rows = await this.dataSource.query<
+      {
+        id: string;
+        esp_connection_id: string;
+        status: 'queued' | 'running';
+        trigger: SyncTrigger;
+        overdue: boolean;
+        awaiting_outbox: boolean;
+      }[]
+    >(
+      `SELECT r.id, r.esp_connection_id, r.status, r.trigger,
+              (r.started_at IS NOT NULL
+                AND r.started_at < now() - make_interval(secs => $2::double precision / 1000))
+                AS overdue,
+              EXISTS (SELECT 1 FROM outbox_events o
+                       WHERE o.published_at IS NULL AND o.payload->>'syncRunId' = r.id::text)
+                AS awaiting_outbox
+         FROM sync_runs r
+        WHERE r.status IN ('queued', 'running')
+          AND (COALESCE(r.heartbeat_at, r.created_at)
+                 < now() - make_interval(secs => $1::double precision / 1000)
+               OR r.started_at < now() - make_interval(secs => $2::double precision / 1000))
+        ORDER BY r.created_at
+        LIMIT $3`,
+      [options.staleAfterMs, options.maxDurationMs, options.limit],
+    );
+    return rows.map((row) => ({
+      runId: row.id,
+      connectionId: row.esp_connection_id,
+      status: row.status,
+      trigger: row.trigger,
+      overdue: row.overdue,
+      awaitingOutbox: row.awaiting_outbox,
+    }));
+  }
+
+  /** The owning pass stops at a safe point (shutdown): the run waits again with its checkpoint. */
+  async handBack(pass: SyncPass): Promise<boolean> {
+    const rows = rowsOf<{ id: string }>(
+      await this.dataSource.query(
+        `UPDATE sync_runs SET status = 'queued', pass_token = NULL
+          WHERE id = $1 AND pass_token = $2 AND status = ANY($3::varchar[])
+          RETURNING id`,
+        [pass.runId, pass.token, fromStates('handBack')],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  /** Adds a rate-limit wait to the run's total and returns the new total (fenced). */
+  async addRateLimitWait(pass: SyncPass, waitMs: number): Promise<number> {
+    const rows = rowsOf<{ rate_limited_ms: string }>(
+      await this.dataSource.query(
+        `UPDATE sync_runs SET rate_limited_ms = rate_limited_ms + $3, heartbeat_at = now()
+          WHERE id = $1 AND pass_token = $2 AND status = 'running'
+          RETURNING rate_limited_ms`,
+        [pass.runId, pass.token, Math.max(0, Math.round(waitMs))],
+      ),
+    );
+    if (rows.length === 0) {
+      throw new PassLostError(pass.runId, await this.statusOf(this.dataSource.manager, pass.runId));
+    }
+    return Number(rows[0].rate_limited_ms);
+  }
+
+  /**
+   * An admin retries a failed run's dead job: the run waits again (`queued`, its checkpoint kept,
+   * so the next pass resumes from it) and the connection is `syncing`, in one transaction.
+   */
+  async resetForRetry(runId: string): Promise<ResetOutcome> {
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        const [run] = await manager.query<
+          {
+            status: SyncRunStatus;
+            esp_connection_id: string;
+            user_id: string;
+            trigger: SyncTrigger;
+            connection_status: EspConnection['status'] | null;
+          }[]
+        >(
+          `SELECT r.status, r.esp_connection_id, r.user_id, r.trigger, c.status AS connection_status
+             FROM sync_runs r LEFT JOIN esp_connections c ON c.id = r.esp_connection_id
+            WHERE r.id = $1`,
+          [runId],
+        );
+        if (!run) return { kind: 'not-found' };
+        if (run.connection_status !== 'active') {
+          return { kind: 'connection-unavailable', status: run.connection_status };
+        }
+        const reset = rowsOf<{ id: string }>(
+          await manager.query(
+            `UPDATE sync_runs
+                SET status = 'queued', error_message = NULL, completed_at = NULL,
+                    pass_token = NULL, rate_limited_ms = 0, started_at = NULL
+              WHERE id = $1 AND status = ANY($2::varchar[])
+              RETURNING id`,
+            [runId, fromStates('resetForRetry')],
+          ),
+        );
+        if (reset.length === 0) {
+          return {
+            kind: 'not-failed',
+            status: (await this.statusOf(manager, runId)) ?? run.status,
+          };
+        }
+        const marked = rowsOf<{ id: string }>(
+          await manager.query(
+            `UPDATE esp_connections SET sync_status = 'syncing', updated_at = now()
+              WHERE id = $1 AND status = 'active' RETURNING id`,
+            [run.esp_connection_id],
+          ),
+        );
+        if (marked.length === 0) {
+          throw new Abort<ResetOutcome>({ kind: 'connection-unavailable', status: null });
+        }
+        return {
+          kind: 'reset',
+          runId,
+          connectionId: run.esp_connection_id,
+          userId: run.user_id,
+          trigger: run.trigger,
+        };
+      });
+    } catch (error) {
+      if (error instanceof Abort) return error.outcome as ResetOutcome;
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) return { kind: 'busy' };
+      throw error;
+    }
+  }
+
+  /**
+   * The connection is being deleted: its unfinished run fails (a running pass stops at its next
+   * write) and the connection turns `disconnected`, run row first. False when there is no such
+   * connection of the user.
+   */
+  async disconnect(userId: string, connectionId: string): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `UPDATE sync_runs SET status = 'failed', error_message = $3, completed_at = now(),
+                pass_token = NULL
+          WHERE esp_connection_id = $1 AND user_id = $2 AND status = ANY($4::varchar[])`,
+        [connectionId, userId, 'The connection was deleted', fromStates('reconcile')],
+      );
+      const rows = rowsOf<{ id: string }>(
+        await manager.query(
+          `UPDATE esp_connections SET status = 'disconnected', updated_at = now()
+            WHERE id = $1 AND user_id = $2 RETURNING id`,
+          [connectionId, userId],
+        ),
+      );
+      return rows.length > 0;
+    });
+  }
+
+  /** The ESP rejected the stored key on a live call: no sync until a new key is saved. */
+  async markConnectionInvalid(userId: string, connectionId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE esp_connections SET status = 'invalid', updated_at = now()
+        WHERE id = $1 AND user_id = $2 AND status = 'active'`,
+      [connectionId, userId],
+    );
+  }
+
+  /** A freshly validated key was saved: the connection may sync again. */
+  async markConnectionActive(userId: string, connectionId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE esp_connections SET status = 'active', updated_at = now()
+        WHERE id = $1 AND user_id = $2 AND status <> 'disconnected'`,
+      [connectionId, userId],
+    );
+  }
+
+  private async failRun(
+    runId: string,
+    failure: RunFailure,
+    fence: { token: string | null; transition: 'failPass' | 'reconcile' },
+  ): Promise<boolean> {
+    const rows = rowsOf<{ id: string }>(
+      await this.dataSource.query(
+        `WITH failed AS (
+           UPDATE sync_runs SET status = 'failed', error_message = $2, completed_at = now(),
+                  pass_token = NULL
+            WHERE id = $1 AND status = ANY($5::varchar[])
+              AND ($3::uuid IS NULL OR pass_token = $3::uuid)
+            RETURNING esp_connection_id
+         )
+         UPDATE esp_connections c
+            SET sync_status = 'error', updated_at = now(),
+                status = CASE WHEN $4::boolean AND c.status = 'active' THEN 'invalid'
+                              ELSE c.status END
+           FROM failed WHERE c.id = failed.esp_connection_id
+         RETURNING c.id`,
+        [
+          runId,
+          failure.reason,
+          fence.token,
+          failure.invalidCredentials === true,
+          fromStates(fence.transition),
+        ],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  /** Locks the run row for the pass, or throws PassLostError when the pass does not own it. */
+  private async fence(
+    manager: EntityManager,
+    pass: SyncPass,
+    transition: 'storePage',
+  ): Promise<void> {
+    const rows = rowsOf<{ id: string }>(
+      await manager.query(
+        `UPDATE sync_runs SET heartbeat_at = now()
+          WHERE id = $1 AND pass_token = $2 AND status = ANY($3::varchar[])
+          RETURNING id`,
+        [pass.runId, pass.token, fromStates(transition)],
+      ),
+    );
+    if (rows.length === 0) {
+      throw new PassLostError(pass.runId, await this.statusOf(manager, pass.runId));
+    }
+  }
+
+  private async statusOf(manager: EntityManager, runId: string): Promise<SyncRunStatus | null>;
+  private async statusOf(
+    manager: EntityManager,
+    runId: string,
+    token: string,
+  ): Promise<{ status: SyncRunStatus | null; owned: boolean }>;
+  private async statusOf(
+    manager: EntityManager,
+    runId: string,
+    token?: string,
+  ): Promise<SyncRunStatus | null | { status: SyncRunStatus | null; owned: boolean }> {
+    const [row] = await manager.query<{ status: SyncRunStatus; pass_token: string | null }[]>(
+      `SELECT status, pass_token FROM sync_runs WHERE id = $1`,
+      [runId],
+    );
+    if (token === undefined) return row?.status ?? null;
+    return {
+      status: row?.status ?? null,
+      owned: row?.status === 'running' && row.pass_token === token,
+    };
+  }
+
+  private async whyNotCreated(
+    manager: EntityManager,
+    userId: string,
+    connectionId: string,
+  ): Promise<ManualSyncOutcome> {
+    const connection = await manager.findOneBy(EspConnection, { id: connectionId, userId });
+    if (!connection) return { kind: 'not-found' };
+    if (connection.status !== 'active') return { kind: 'inactive', connection };
+    const existing = await manager
+      .getRepository(SyncRun)
+      .createQueryBuilder('run')
+      .where('run.espConnectionId = :connectionId AND run.userId = :userId', {
+        connectionId,
+        userId,
+      })
+      .andWhere(`run.status IN ('queued', 'running')`)
+      .getOne();
+    return existing ? { kind: 'existing', run: existing, connection } : { kind: 'raced' };
+  }
+}
