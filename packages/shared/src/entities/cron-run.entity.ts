@@ -14,7 +14,6 @@ export type CronRunTrigger = (typeof CRON_RUN_TRIGGERS)[number];
 @Check('cron_runs_status_check', `"status" IN ('running', 'completed', 'failed')`)
 @Check('cron_runs_trigger_check', `"trigger" IN ('schedule', 'catch-up', 'manual')`)
 @Index('cron_runs_name_tick_key', ['name', 'tick'], { unique: true })
-@Index('cron_runs_unfinished_idx', ['name', 'tick'], { where: `"status" IN ('running', 'failed')` })
 export class CronRun {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'cron_runs_pkey' })
   id: string;
@@ -35,17 +34,6 @@ export class CronRun {
   /** Which worker claimed the tick (hostname and pid), for following logs. */
   @Column({ name: 'claimed_by', type: 'varchar', length: 255 })
   claimedBy: string;
-
-  /**
-   * Until when the claim holds without a heartbeat: a `running` tick past it lost its worker and
-   * is claimed again by the next worker that checks.
-   */
-  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
-  leaseExpiresAt: Date | null;
-
-  /** Claims of this tick so far; the owner's number fences its heartbeats and outcome. */
-  @Column({ type: 'integer', default: 1 })
-  attempts: number;
 
   @Column({ name: 'queued_count', type: 'integer', default: 0 })
   queuedCount: number;

@@ -1,10 +1,10 @@
 import { CreateInitialSchema1795480841726 } from './1795480841726-create-initial-schema';
 import { CreateSyncSeenSubscribers1795600000000 } from './1795600000000-create-sync-seen-subscribers';
-import { AddSyncRunPassesAndCronLeases1795700000000 } from './1795700000000-add-sync-run-passes-and-cron-leases';
+import { AddSyncRunPasses1795700000000 } from './1795700000000-add-sync-run-passes';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
   CreateInitialSchema1795480841726,
   CreateSyncSeenSubscribers1795600000000,
-  AddSyncRunPassesAndCronLeases1795700000000,
+  AddSyncRunPasses1795700000000,
 ];

@@ -1,18 +1,16 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Fenced sync passes and leased cron claims (issue 10).
+ * Fenced sync passes (issue 10).
  *
  * - `sync_runs.pass_token`: the fencing token of the pass that owns the run; every page write and
  *   the finish name it in the same statement, so a pass that lost its job can never write again.
  * - `sync_runs.passes`: how many passes have started (one per BullMQ start of the job).
  * - `sync_runs.heartbeat_at`: the owning pass's last write; the reaper fails runs nothing drives.
  * - `sync_runs.rate_limited_ms`: total time the run waited on ESP 429s (bounded by config).
- * - `cron_runs.lease_expires_at` / `attempts`: a claim is a lease its worker renews; a tick whose
- *   lease lapsed (its worker died) or that failed is claimed again, `attempts` fencing the owner.
  */
-export class AddSyncRunPassesAndCronLeases1795700000000 implements MigrationInterface {
-  name = 'AddSyncRunPassesAndCronLeases1795700000000';
+export class AddSyncRunPasses1795700000000 implements MigrationInterface {
+  name = 'AddSyncRunPasses1795700000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "sync_runs" ADD "pass_token" uuid`);
@@ -26,24 +24,9 @@ export class AddSyncRunPassesAndCronLeases1795700000000 implements MigrationInte
       `CREATE INDEX "sync_runs_unfinished_idx" ON "sync_runs" ("created_at")
         WHERE "status" IN ('queued', 'running')`,
     );
-    await queryRunner.query(
-      `ALTER TABLE "cron_runs" ADD "lease_expires_at" TIMESTAMP WITH TIME ZONE`,
-    );
-    await queryRunner.query(`ALTER TABLE "cron_runs" ADD "attempts" integer NOT NULL DEFAULT 1`);
-    // Ticks left running before leases existed get one: the next check re-runs them.
-    await queryRunner.query(
-      `UPDATE "cron_runs" SET "lease_expires_at" = now() WHERE "status" = 'running'`,
-    );
-    await queryRunner.query(
-      `CREATE INDEX "cron_runs_unfinished_idx" ON "cron_runs" ("name", "tick")
-        WHERE "status" IN ('running', 'failed')`,
-    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`DROP INDEX "cron_runs_unfinished_idx"`);
-    await queryRunner.query(`ALTER TABLE "cron_runs" DROP COLUMN "attempts"`);
-    await queryRunner.query(`ALTER TABLE "cron_runs" DROP COLUMN "lease_expires_at"`);
     await queryRunner.query(`DROP INDEX "sync_runs_unfinished_idx"`);
     await queryRunner.query(`ALTER TABLE "sync_runs" DROP COLUMN "rate_limited_ms"`);
     await queryRunner.query(`ALTER TABLE "sync_runs" DROP COLUMN "heartbeat_at"`);
