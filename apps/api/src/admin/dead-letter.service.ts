@@ -63,8 +63,8 @@ export class DeadLetterService {
       await this.runs.releaseRetryClaim(run);
       throw error;
     }
-    if (outcome !== 'retried') await this.undoSyncReset(sync, `its job is ${outcome}`);
     if (outcome !== 'retried') {
+      await this.undoSyncReset(sync, `its job is ${outcome}`);
       await this.runs.releaseRetryClaim(run);
       throw new ConflictException(
         outcome === 'gone'

@@ -88,8 +88,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * What the API answers for anything thrown, without leaking internals: HTTP exceptions as they
  * are; bad input that got as far as Postgres (a data exception) as 400; an unexpected conflict as
  * 409; a dropped database connection, deadlock or serialization failure as 503 with
- * `Retry-After`; everything else as a bare 500, logged with its stack — but never with query parameters or
- * driver details, which may hold addresses or codes.
+ * `Retry-After`; everything else as a bare 500, logged with its stack — but never with query
+ * parameters or driver details, which may hold addresses or codes.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {

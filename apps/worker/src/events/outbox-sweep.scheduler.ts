@@ -5,6 +5,7 @@ import { CRON, OutboxMessage, OutboxRelayService, WorkerEnv } from '@subscribern
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EntityManager } from 'typeorm';
 import { describeJobError } from '../ops/job-error';
+import { SerialInterval } from '../schedulers/serial-interval';
 import { OutboxEventRepository } from './outbox-event.repository';
 
 /** Rows locked and published per transaction. */
@@ -37,40 +38,33 @@ interface BatchOutcome {
  * rows. Failures are recorded on the row (`publish_attempts`, `last_error`) by the relay; the
  * sweep stops at the first batch with a failure (Redis is likely down: the next tick retries).
  *
- * Interval `CRON.outboxSweep`, every OUTBOX_SWEEP_INTERVAL_MS. It is registered in the
- * SchedulerRegistry from onApplicationBootstrap rather than with `@Interval(name, ms)`, whose ms
- * is fixed when the class is loaded, before the configuration is read. So it starts only once
- * every module is initialised (Postgres connected, queues created), never overlaps itself on one
- * replica, and on shutdown stops and waits for a running sweep before Nest closes Redis and
- * Postgres (like QueueWorkersService's drain, in the same `beforeApplicationShutdown` phase).
- * A sweep never throws: errors are logged and the worker keeps running.
+ * Interval `CRON.outboxSweep`, every OUTBOX_SWEEP_INTERVAL_MS (a SerialInterval: starts once every
+ * module is initialised, never overlaps itself on one replica, and on shutdown stops and waits for
+ * a running sweep, like QueueWorkersService's drain, in the same `beforeApplicationShutdown`
+ * phase). A sweep never throws: errors are logged and the worker keeps running.
  */
 @Injectable()
 export class OutboxSweepScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private running: Promise<OutboxSweepResult> | null = null;
-  private closing = false;
+  private readonly interval: SerialInterval<OutboxSweepResult>;
 
   constructor(
     private readonly outbox: OutboxEventRepository,
     private readonly relay: OutboxRelayService,
-    private readonly schedules: SchedulerRegistry,
+    schedules: SchedulerRegistry,
     private readonly config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(OutboxSweepScheduler.name) private readonly logger: PinoLogger,
-  ) {}
+  ) {
+    this.interval = new SerialInterval(schedules, CRON.outboxSweep, () => this.sweep());
+  }
 
   onApplicationBootstrap(): void {
     const intervalMs = this.config.get('OUTBOX_SWEEP_INTERVAL_MS', { infer: true });
-    const timer = setInterval(() => void this.tick(), intervalMs);
-    this.schedules.addInterval(CRON.outboxSweep, timer);
+    this.interval.start(intervalMs);
     this.logger.info({ cron: CRON.outboxSweep, intervalMs }, 'outbox sweep scheduled');
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    if (this.schedules.doesExist('interval', CRON.outboxSweep)) {
-      this.schedules.deleteInterval(CRON.outboxSweep);
-    }
-    if (this.running) await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.interval.stop();
   }
 
   /**
@@ -78,19 +72,14 @@ export class OutboxSweepScheduler implements OnApplicationBootstrap, BeforeAppli
    * shutting down (then null).
    */
   tick(): Promise<OutboxSweepResult | null> {
-    if (this.closing || this.running) return Promise.resolve(null);
-    const run = this.sweep().finally(() => {
-      this.running = null;
-    });
-    this.running = run;
-    return run;
+    return this.interval.tick();
   }
 
   /** Publishes up to OUTBOX_SWEEP_MAX_BATCHES batches of pending rows. Never throws. */
   async sweep(): Promise<OutboxSweepResult> {
     const result: OutboxSweepResult = { published: 0, failed: 0 };
     try {
-      for (let batch = 0; batch < OUTBOX_SWEEP_MAX_BATCHES && !this.closing; batch++) {
+      for (let batch = 0; batch < OUTBOX_SWEEP_MAX_BATCHES && !this.interval.stopping; batch++) {
         const outcome = await this.outbox.withPendingBatch(
           OUTBOX_SWEEP_BATCH_SIZE,
           OUTBOX_SWEEP_MIN_AGE_MS,

@@ -8,6 +8,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { describeJobError } from '../ops/job-error';
 import { QueueFor } from '../ops/job-handlers';
+import { SerialInterval } from '../schedulers/serial-interval';
 import { ownerReasonForDeadJob } from './sync-job-endings';
 
 /** The reaper's interval name in the SchedulerRegistry. */
@@ -45,41 +46,38 @@ export interface ReaperRound {
  */
 @Injectable()
 export class SyncRunReaperScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private running: Promise<ReaperRound> | null = null;
-  private closing = false;
+  private readonly interval: SerialInterval<ReaperRound>;
+  private readonly intervalMs: number;
+  private readonly staleAfterMs: number;
+  private readonly maxDurationMs: number;
 
   constructor(
     private readonly lifecycle: SyncRunLifecycle,
     private readonly dataSource: DataSource,
     @InjectQueue(QUEUE.subscriberSync)
     private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
-    private readonly schedules: SchedulerRegistry,
-    private readonly config: ConfigService<WorkerEnv, true>,
+    schedules: SchedulerRegistry,
+    config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(SyncRunReaperScheduler.name) private readonly logger: PinoLogger,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const intervalMs = this.config.get('SYNC_REAPER_INTERVAL_MS', { infer: true });
-    const timer = setInterval(() => void this.tick(), intervalMs);
-    this.schedules.addInterval(SYNC_REAPER, timer);
-    this.logger.info({ intervalMs }, 'sync reaper scheduled');
+  ) {
+    this.interval = new SerialInterval(schedules, SYNC_REAPER, () => this.round());
+    this.intervalMs = config.get('SYNC_REAPER_INTERVAL_MS', { infer: true });
+    this.staleAfterMs = config.get('SYNC_STALE_AFTER_MS', { infer: true });
+    this.maxDurationMs = config.get('SYNC_MAX_RUN_DURATION_MS', { infer: true });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    if (this.schedules.doesExist('interval', SYNC_REAPER))
-      this.schedules.deleteInterval(SYNC_REAPER);
-    if (this.running) await this.running;
+  onApplicationBootstrap(): void {
+    this.interval.start(this.intervalMs);
+    this.logger.info({ intervalMs: this.intervalMs }, 'sync reaper scheduled');
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.interval.stop();
   }
 
   /** One interval firing: a round, unless one still runs here or the worker is closing. */
   tick(): Promise<ReaperRound | null> {
-    if (this.closing || this.running) return Promise.resolve(null);
-    const round = this.round().finally(() => {
-      this.running = null;
-    });
-    this.running = round;
-    return round;
+    return this.interval.tick();
   }
 
   private async round(): Promise<ReaperRound> {
@@ -90,13 +88,13 @@ export class SyncRunReaperScheduler implements OnApplicationBootstrap, BeforeApp
         );
         if (!locked) return { checked: 0, failed: 0, skipped: 'another replica is reaping' };
         const stale = await this.lifecycle.findStale({
-          staleAfterMs: this.config.get('SYNC_STALE_AFTER_MS', { infer: true }),
-          maxDurationMs: this.config.get('SYNC_MAX_RUN_DURATION_MS', { infer: true }),
+          staleAfterMs: this.staleAfterMs,
+          maxDurationMs: this.maxDurationMs,
           limit: SYNC_REAPER_BATCH,
         });
         let failed = 0;
         for (const run of stale) {
-          if (this.closing) break;
+          if (this.interval.stopping) break;
           if (await this.reap(run)) failed += 1;
         }
         if (failed > 0) this.logger.warn({ checked: stale.length, failed }, 'sync reaper round');
@@ -124,9 +122,8 @@ export class SyncRunReaperScheduler implements OnApplicationBootstrap, BeforeApp
   }
 
   private async reasonToFail(run: StaleSyncRun): Promise<string | null> {
-    const maxMs = this.config.get('SYNC_MAX_RUN_DURATION_MS', { infer: true });
     if (run.overdue) {
-      return `The sync ran longer than the maximum of ${Math.round(maxMs / 60_000)} minutes and was stopped; sync again to retry`;
+      return `The sync ran longer than the maximum of ${Math.round(this.maxDurationMs / 60_000)} minutes and was stopped; sync again to retry`;
     }
     const job = await this.syncQueue.getJob(run.runId);
     if (!job) {

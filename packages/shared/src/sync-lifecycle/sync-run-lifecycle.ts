@@ -307,7 +307,9 @@ export class SyncRunLifecycle {
         ),
       );
       const [run] = started;
-      if (!run) return { kind: 'not-runnable', status: await this.statusOf(manager, runId) };
+      if (!run) {
+        return { kind: 'not-runnable', status: (await this.runState(manager, runId)).status };
+      }
 
       const [connection] = await manager.query<ConnectionRow[]>(
         `SELECT id, user_id, esp_type, encrypted_api_key, publication_id, status, sync_checkpoint
@@ -378,7 +380,9 @@ export class SyncRunLifecycle {
         );
       }
       await manager.query(
-        `UPDATE sync_runs SET created_count = created_count + $2, updated_count = updated_count + $3
+        `UPDATE sync_runs
+            SET created_count = created_count + $2, updated_count = updated_count + $3,
+                heartbeat_at = now()
           WHERE id = $1`,
         [pass.runId, counts.created, counts.updated],
       );
@@ -398,6 +402,7 @@ export class SyncRunLifecycle {
   async restartPass(pass: SyncPass): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.fence(manager, pass, 'storePage');
+      await manager.query(`UPDATE sync_runs SET heartbeat_at = now() WHERE id = $1`, [pass.runId]);
       await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
       await manager.query(
         `UPDATE esp_connections SET sync_checkpoint = NULL, updated_at = now() WHERE id = $1`,
@@ -429,14 +434,14 @@ export class SyncRunLifecycle {
         ),
       );
       if (finished.length === 0) {
-        const status = await this.statusOf(manager, pass.runId, pass.token);
-        if (status.owned) {
+        const state = await this.runState(manager, pass.runId);
+        if (state.status === 'running' && state.passToken === pass.token) {
           throw new Error(
             `sync run ${pass.runId} cannot finish: its stored checkpoint is not at the end of ` +
               'the list, so removing unseen subscribers would be unsafe',
           );
         }
-        throw new PassLostError(pass.runId, status.status);
+        throw new PassLostError(pass.runId, state.status);
       }
       const [, removed] = await manager.query<[unknown, number]>(
         `DELETE FROM subscribers s
@@ -483,8 +488,12 @@ export class SyncRunLifecycle {
    * The owning pass fails the run for good. The checkpoint and seen ids stay, so an admin's retry
    * of the dead job resumes where it stopped. False when the pass no longer owned the run.
    */
-  failPass(pass: SyncPass, failure: RunFailure): Promise<boolean> {
-    return this.failRun(pass.runId, failure, { token: pass.token, transition: 'failPass' });
+  async failPass(pass: SyncPass, failure: RunFailure): Promise<boolean> {
+    const failed = await this.failRuns([pass.runId], failure, {
+      token: pass.token,
+      states: fromStates('failPass'),
+    });
+    return failed > 0;
   }
 
   /**
@@ -492,24 +501,21 @@ export class SyncRunLifecycle {
    * exists, it could not be enqueued, it ran past the maximum duration), whichever pass had it.
    * False when the run was already finished.
    */
-  reconcile(runId: string, failure: RunFailure): Promise<boolean> {
-    return this.failRun(runId, failure, { token: null, transition: 'reconcile' });
+  async reconcile(runId: string, failure: RunFailure): Promise<boolean> {
+    const failed = await this.failRuns([runId], failure, {
+      token: null,
+      states: fromStates('reconcile'),
+    });
+    return failed > 0;
   }
 
-  /** Runs created for jobs that could not be enqueued (Redis refused the bulk add). */
+  /**
+   * Runs created for jobs that could not be enqueued (Redis refused the bulk add). Only runs still
+   * `queued`: one a worker already started is left to its pass.
+   */
   async reconcileUnqueued(runIds: string[], failure: RunFailure): Promise<void> {
     if (runIds.length === 0) return;
-    await this.dataSource.query(
-      `WITH failed AS (
-         UPDATE sync_runs SET status = 'failed', error_message = $2, completed_at = now(),
-                pass_token = NULL
-          WHERE id = ANY($1::uuid[]) AND status = 'queued'
-          RETURNING esp_connection_id
-       )
-       UPDATE esp_connections c SET sync_status = 'error', updated_at = now()
-         FROM failed WHERE c.id = failed.esp_connection_id`,
-      [runIds, failure.reason],
-    );
+    await this.failRuns(runIds, failure, { token: null, states: ['queued'] });
   }
 
   /**
@@ -581,7 +587,10 @@ export class SyncRunLifecycle {
       ),
     );
     if (rows.length === 0) {
-      throw new PassLostError(pass.runId, await this.statusOf(this.dataSource.manager, pass.runId));
+      throw new PassLostError(
+        pass.runId,
+        (await this.runState(this.dataSource.manager, pass.runId)).status,
+      );
     }
     return Number(rows[0].rate_limited_ms);
   }
@@ -624,7 +633,7 @@ export class SyncRunLifecycle {
         if (reset.length === 0) {
           return {
             kind: 'not-failed',
-            status: (await this.statusOf(manager, runId)) ?? run.status,
+            status: (await this.runState(manager, runId)).status ?? run.status,
           };
         }
         const marked = rowsOf<{ id: string }>(
@@ -694,17 +703,21 @@ export class SyncRunLifecycle {
     );
   }
 
-  private async failRun(
-    runId: string,
+  /**
+   * Fails `runIds` that are in one of `states` (and owned by `token`, when given) with their
+   * connections' sync state, run rows first, in one statement; returns how many it failed.
+   */
+  private async failRuns(
+    runIds: string[],
     failure: RunFailure,
-    fence: { token: string | null; transition: 'failPass' | 'reconcile' },
-  ): Promise<boolean> {
+    fence: { token: string | null; states: string[] },
+  ): Promise<number> {
     const rows = rowsOf<{ id: string }>(
       await this.dataSource.query(
         `WITH failed AS (
            UPDATE sync_runs SET status = 'failed', error_message = $2, completed_at = now(),
                   pass_token = NULL
-            WHERE id = $1 AND status = ANY($5::varchar[])
+            WHERE id = ANY($1::uuid[]) AND status = ANY($5::varchar[])
               AND ($3::uuid IS NULL OR pass_token = $3::uuid)
             RETURNING esp_connection_id
          )
@@ -714,57 +727,42 @@ export class SyncRunLifecycle {
                               ELSE c.status END
            FROM failed WHERE c.id = failed.esp_connection_id
          RETURNING c.id`,
-        [
-          runId,
-          failure.reason,
-          fence.token,
-          failure.invalidCredentials === true,
-          fromStates(fence.transition),
-        ],
+        [runIds, failure.reason, fence.token, failure.invalidCredentials === true, fence.states],
       ),
     );
-    return rows.length > 0;
+    return rows.length;
   }
 
-  /** Locks the run row for the pass, or throws PassLostError when the pass does not own it. */
+  /**
+   * Locks the run row for the pass (the lock an UPDATE would take, without writing a row version),
+   * or throws PassLostError when the pass does not own it.
+   */
   private async fence(
     manager: EntityManager,
     pass: SyncPass,
     transition: 'storePage',
   ): Promise<void> {
-    const rows = rowsOf<{ id: string }>(
-      await manager.query(
-        `UPDATE sync_runs SET heartbeat_at = now()
-          WHERE id = $1 AND pass_token = $2 AND status = ANY($3::varchar[])
-          RETURNING id`,
-        [pass.runId, pass.token, fromStates(transition)],
-      ),
+    const rows = await manager.query<{ id: string }[]>(
+      `SELECT id FROM sync_runs
+        WHERE id = $1 AND pass_token = $2 AND status = ANY($3::varchar[])
+        FOR NO KEY UPDATE`,
+      [pass.runId, pass.token, fromStates(transition)],
     );
     if (rows.length === 0) {
-      throw new PassLostError(pass.runId, await this.statusOf(manager, pass.runId));
+      throw new PassLostError(pass.runId, (await this.runState(manager, pass.runId)).status);
     }
   }
 
-  private async statusOf(manager: EntityManager, runId: string): Promise<SyncRunStatus | null>;
-  private async statusOf(
+  /** The run's status and owning pass, read after a guarded write matched nothing. */
+  private async runState(
     manager: EntityManager,
     runId: string,
-    token: string,
-  ): Promise<{ status: SyncRunStatus | null; owned: boolean }>;
-  private async statusOf(
-    manager: EntityManager,
-    runId: string,
-    token?: string,
-  ): Promise<SyncRunStatus | null | { status: SyncRunStatus | null; owned: boolean }> {
+  ): Promise<{ status: SyncRunStatus | null; passToken: string | null }> {
     const [row] = await manager.query<{ status: SyncRunStatus; pass_token: string | null }[]>(
       `SELECT status, pass_token FROM sync_runs WHERE id = $1`,
       [runId],
     );
-    if (token === undefined) return row?.status ?? null;
-    return {
-      status: row?.status ?? null,
-      owned: row?.status === 'running' && row.pass_token === token,
-    };
+    return { status: row?.status ?? null, passToken: row?.pass_token ?? null };
   }
 
   private async whyNotCreated(
