@@ -176,7 +176,15 @@ export class SubscriberSyncService {
       return new UnrecoverableError(error.message);
     }
     if (error instanceof RateLimitedError && token) {
-      const waited = await this.lifecycle.addRateLimitWait(pass, error.retryAfterMs);
+      let waited: number;
+      try {
+        waited = await this.lifecycle.addRateLimitWait(pass, error.retryAfterMs);
+      } catch (lost) {
+        // The run was taken over or failed while this pass waited on the ESP: end like any
+        // lost pass, not as a retryable error that would start the job again.
+        if (lost instanceof PassLostError) return this.onError(lost, pass, job, token);
+        throw lost;
+      }
       if (waited <= this.maxRateLimitWaitMs) {
         this.logger.warn(
           { ...log, retryAfterMs: error.retryAfterMs, rateLimitedMs: waited },
