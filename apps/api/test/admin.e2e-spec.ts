@@ -91,6 +91,8 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       ['get', '/admin/dead-letter'],
       ['post', `/admin/dead-letter/${randomUUID()}/retry`],
       ['post', '/admin/schedulers/midnight-sync/run'],
+      ['get', '/admin/cron-runs'],
+      ['post', `/admin/cron-runs/${randomUUID()}/rerun`],
       ['post', '/admin/queues/session'],
       ['get', '/admin/queues'],
       ['get', '/admin/queues/api/queues'],
@@ -240,6 +242,99 @@ describe('admin routes (real app, Postgres, Redis)', () => {
         requestedAt: expect.any(String),
       });
       expect(job?.opts.attempts).toBe(1);
+    });
+  });
+
+  describe('GET /admin/cron-runs and POST /admin/cron-runs/:id/rerun', () => {
+    const tick = (day: number) => new Date(Date.UTC(2030, 0, day)).toISOString();
+    const insertTick = async (
+      day: number,
+      status: 'running' | 'completed' | 'failed',
+      { name = 'midnight-sync', lease = null as string | null, attempts = 1 } = {},
+    ): Promise<string> => {
+      const [row] = await sql<{ id: string }[]>(
+        `INSERT INTO cron_runs (name, tick, trigger, status, claimed_by, started_at, attempts,
+                                lease_token, lease_expires_at, error)
+         VALUES ($1, $2, 'schedule', $3::varchar, 'worker-1:42', now(), $4, gen_random_uuid(), $5::timestamptz,
+                 CASE WHEN $3::varchar = 'failed' THEN 'Error: Redis unavailable' END)
+         RETURNING id`,
+        [name, tick(day), status, attempts, lease],
+      );
+      return row.id;
+    };
+
+    afterEach(async () => {
+      await sql(`DELETE FROM cron_runs`);
+      await ticksQueue.obliterate({ force: true });
+    });
+
+    it('pages ticks newest first, filtered by name and status, without lease tokens', async () => {
+      for (let day = 1; day <= 5; day++) await insertTick(day, day % 2 ? 'completed' : 'failed');
+      await insertTick(6, 'failed', { name: 'monthly-billing' });
+
+      const first = await as(admin.token).get('/admin/cron-runs?limit=2').expect(200);
+      expect(first.body).toMatchObject({ total: 6, page: 1, limit: 2, totalPages: 3 });
+      expect(first.body.data.map((run: { tick: string }) => run.tick)).toEqual([tick(6), tick(5)]);
+      expect(first.body.data[0]).not.toHaveProperty('leaseToken');
+
+      const failed = await as(admin.token)
+        .get('/admin/cron-runs?name=midnight-sync&status=failed')
+        .expect(200);
+      expect(failed.body.total).toBe(2);
+      expect(failed.body.data[0]).toMatchObject({
+        name: 'midnight-sync',
+        status: 'failed',
+        attempts: 1,
+        error: 'Error: Redis unavailable',
+        claimedBy: 'worker-1:42',
+      });
+    });
+
+    it('answers 400 naming the bad filter', async () => {
+      const name = await as(admin.token).get('/admin/cron-runs?name=nope').expect(400);
+      expect(JSON.stringify(name.body.message)).toContain('name must be one of: midnight-sync');
+      const status = await as(admin.token).get('/admin/cron-runs?status=dead').expect(400);
+      expect(JSON.stringify(status.body.message)).toContain('status must be one of: running');
+      await as(admin.token).get('/admin/cron-runs?limit=0').expect(400);
+    });
+
+    it('queues one re-run of a failed tick per attempt count: a double click is harmless', async () => {
+      const id = await insertTick(10, 'failed', { attempts: 3 });
+      const responses = await Promise.all([
+        as(admin.token).post(`/admin/cron-runs/${id}/rerun`).expect(202),
+        as(admin.token).post(`/admin/cron-runs/${id}/rerun`).expect(202),
+      ]);
+      expect(responses[0].body.jobId).toBe(`rerun-cron-tick:${id}:3`);
+      expect(responses[1].body.jobId).toBe(responses[0].body.jobId);
+      expect(responses[0].body.cronRun).toMatchObject({ id, status: 'failed', attempts: 3 });
+      expect(await ticksQueue.count()).toBe(1);
+      const job = await ticksQueue.getJob(responses[0].body.jobId);
+      expect(job?.name).toBe('rerun-cron-tick');
+      expect(job?.data).toEqual({ cronRunId: id, requestedBy: admin.user.id });
+    });
+
+    it('re-runs a tick left running by a dead worker, not one a live worker holds', async () => {
+      const dead = await insertTick(11, 'running', { lease: '2000-01-01T00:00:00Z' });
+      await as(admin.token).post(`/admin/cron-runs/${dead}/rerun`).expect(202);
+
+      const live = await insertTick(12, 'running', {
+        lease: new Date(Date.now() + 60_000).toISOString(),
+      });
+      const held = await as(admin.token).post(`/admin/cron-runs/${live}/rerun`).expect(409);
+      expect(held.body.message).toMatch(/is running on worker-1:42 \(lease until .+\)$/);
+      expect(await ticksQueue.count()).toBe(1);
+    });
+
+    it('answers 409 for a completed tick or a cron no worker runs, 404/400 for bad ids', async () => {
+      const done = await insertTick(13, 'completed');
+      const completed = await as(admin.token).post(`/admin/cron-runs/${done}/rerun`).expect(409);
+      expect(completed.body.message).toContain('POST /admin/schedulers/midnight-sync/run');
+      const billing = await insertTick(14, 'failed', { name: 'monthly-billing' });
+      const none = await as(admin.token).post(`/admin/cron-runs/${billing}/rerun`).expect(409);
+      expect(none.body.message).toBe('No worker scheduler runs "monthly-billing" yet');
+      await as(admin.token).post(`/admin/cron-runs/${randomUUID()}/rerun`).expect(404);
+      await as(admin.token).post('/admin/cron-runs/nope/rerun').expect(400);
+      expect(await ticksQueue.count()).toBe(0);
     });
   });
 

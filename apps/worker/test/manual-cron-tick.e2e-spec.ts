@@ -6,6 +6,7 @@ import {
   JobRun,
   PayloadOf,
   QUEUE,
+  rerunCronTickJobId,
   runCronJobId,
 } from '@subscribernest/shared';
 import { FakeEspServer, waitFor } from '@subscribernest/testkit';
@@ -14,6 +15,7 @@ import { DataSource } from 'typeorm';
 import { startTestWorker, TestWorker } from './support/test-worker';
 
 type RunCron = PayloadOf<typeof JOB.runCron>;
+type RerunCronTick = PayloadOf<typeof JOB.rerunCronTick>;
 
 const KEY = 'b-key';
 const LISTS = ['pub_a', 'pub_b', 'pub_c'];
@@ -73,7 +75,7 @@ describe('manual cron ticks (scheduler-ticks queue → midnight sync, real worke
           .findOneBy({ queue: QUEUE.schedulerTicks, jobId });
         return row && ['completed', 'dead'].includes(row.status) ? row : undefined;
       },
-      { description: `run-cron job ${jobId} to finish` },
+      { description: `scheduler-ticks job ${jobId} to finish` },
     );
 
   it('claims a manual tick and syncs every active connection', async () => {
@@ -152,6 +154,47 @@ describe('manual cron ticks (scheduler-ticks queue → midnight sync, real worke
       status: 'dead',
       attempts: 1,
       lastError: expect.stringContaining('"outbox-sweep" cannot be run by hand'),
+    });
+  });
+  describe('an admin re-run of one tick (rerun-cron-tick)', () => {
+    const rerun = async (cronRunId: string, attempts: number) => {
+      const jobId = rerunCronTickJobId(cronRunId, attempts);
+      await worker
+        .queue<RerunCronTick>(QUEUE.schedulerTicks)
+        .add(JOB.rerunCronTick, { cronRunId, requestedBy: 'admin' }, { jobId });
+      return jobRun(jobId);
+    };
+
+    it('runs a tick that failed all its attempts once more, and records it completed', async () => {
+      await dataSource.query(
+        `UPDATE sync_runs SET status = 'success', completed_at = now() WHERE status IN ('queued', 'running')`,
+      );
+      const [failed] = await dataSource.query<{ id: string }[]>(
+        `INSERT INTO cron_runs (name, tick, trigger, status, claimed_by, started_at, finished_at, attempts, error)
+         VALUES ($1, '2031-04-01T00:00:00Z', 'schedule', 'failed', 'w:1', now(), now(), 3, 'Error: OOM')
+         RETURNING id`,
+        [CRON.midnightSync],
+      );
+      expect(await rerun(failed.id, 3)).toMatchObject({ status: 'completed' });
+      expect(
+        await dataSource.getRepository(CronRun).findOneByOrFail({ id: failed.id }),
+      ).toMatchObject({
+        status: 'completed',
+        trigger: 'schedule',
+        attempts: 4,
+        queuedCount: LISTS.length,
+        error: null,
+      });
+    });
+
+    it('refuses, for good, to re-run a tick that completed', async () => {
+      const done = await dataSource
+        .getRepository(CronRun)
+        .findOneByOrFail({ name: CRON.midnightSync, trigger: 'manual' });
+      expect(await rerun(done.id, done.attempts)).toMatchObject({
+        status: 'dead',
+        lastError: expect.stringContaining(`cron run ${done.id} was not re-run: it is completed`),
+      });
     });
   });
 });

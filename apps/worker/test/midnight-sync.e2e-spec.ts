@@ -10,6 +10,7 @@ import {
   QUEUE,
   queueRootModule,
   runMigrations,
+  SyncRunLifecycle,
   validatedConfigModule,
   WorkerEnv,
 } from '@subscribernest/shared';
@@ -250,6 +251,46 @@ describe('midnight sync (SyncSchedulerService, real Postgres and Redis)', () => 
       await sql.getRepository(CronRun).countBy({ name: CRON.midnightSync, tick: lastMidnight }),
     ).toBe(1);
     expect(await syncQueue.getWaitingCount()).toBe(CONNECTIONS);
+  });
+  it('re-runs, on the next start, a tick whose worker died mid-fan-out: every connection queued once', async () => {
+    await sql.query(
+      `UPDATE sync_runs SET status = 'success', completed_at = now() WHERE status IN ('queued', 'running')`,
+    );
+    await syncQueue.obliterate({ force: true });
+    // The dead worker claimed the tick, committed the runs of the first half of the connections
+    // and was killed before their addBulk; its lease lapsed since.
+    const tick = new Date('2030-06-01T00:00:00Z');
+    const fanOut = replicas[0].get(SyncRunLifecycle);
+    const half = await fanOut.createScheduledPage(null, CONNECTIONS / 2);
+    expect(half.runs.filter((run) => run.created)).toHaveLength(CONNECTIONS / 2);
+    await sql.query(
+      `INSERT INTO cron_runs (name, tick, trigger, status, claimed_by, started_at, lease_token, lease_expires_at)
+       VALUES ($1, $2, 'schedule', 'running', 'dead-host:1', now() - interval '5 minutes',
+               gen_random_uuid(), now() - interval '1 minute')`,
+      [CRON.midnightSync, tick],
+    );
+
+    await start({ CRONS_ENABLED: 'true' });
+    const rerun = await waitFor(
+      async () => {
+        const run = await sql.getRepository(CronRun).findOneBy({ name: CRON.midnightSync, tick });
+        return run?.status === 'completed' ? run : undefined;
+      },
+      { description: 'the dead tick to be re-run', timeoutMs: 60_000 },
+    );
+    expect(rerun).toMatchObject({
+      trigger: 'schedule',
+      attempts: 2,
+      queuedCount: CONNECTIONS / 2,
+      skippedCount: CONNECTIONS / 2,
+      error: null,
+    });
+    const jobs = await queuedJobs();
+    expect(jobs).toHaveLength(CONNECTIONS);
+    expect(new Set(jobs.map((job) => job.data.espConnectionId)).size).toBe(CONNECTIONS);
+    expect(await count(`SELECT count(*)::int AS n FROM sync_runs WHERE status = 'queued'`)).toBe(
+      CONNECTIONS,
+    );
   });
 });
 

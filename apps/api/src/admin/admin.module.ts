@@ -4,6 +4,7 @@ import { BullBoardModule, BullBoardModuleOptions } from '@bull-board/nestjs';
 import { Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import {
+  CronRun,
   EncryptionService,
   QUEUE_NAMES,
   registerQueues,
@@ -12,7 +13,10 @@ import {
 import { AuthModule } from '../auth/auth.module';
 import { SessionService } from '../auth/session.service';
 import { JobsModule } from '../jobs/jobs.module';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { ADMIN_ONLY_QUEUES, AdminQueuesService } from './admin-queues.service';
+import { CronRunsController } from './cron-runs.controller';
+import { CronRunsService } from './cron-runs.service';
 import { DeadLetterController } from './dead-letter.controller';
 import { DeadLetterService } from './dead-letter.service';
 import { queueBoardAuthMiddleware } from './queue-board-auth.middleware';
@@ -22,7 +26,8 @@ import { SchedulersController } from './schedulers.controller';
 import { SchedulersService } from './schedulers.service';
 
 /**
- * Admin only (role `admin`): the dead-letter list and retries, manual cron ticks, and Bull Board
+ * Admin only (role `admin`): the dead-letter list and retries, manual cron ticks, the cron tick
+ * list and re-runs, and Bull Board
  * at /admin/queues behind queueBoardAuthMiddleware (the global guards do not reach it). With Redis
  * down, what needs it answers 503 within seconds (AdminQueuesService); the dead-letter list is
  * Postgres only and keeps working.
@@ -32,6 +37,7 @@ import { SchedulersService } from './schedulers.service';
     AuthModule,
     JobsModule,
     SyncLifecycleModule,
+    TypeOrmModule.forFeature([CronRun]),
     registerQueues(...ADMIN_ONLY_QUEUES),
     BullBoardModule.forRootAsync({
       imports: [AuthModule],
@@ -59,7 +65,12 @@ import { SchedulersService } from './schedulers.service';
     }),
     BullBoardModule.forFeature(...QUEUE_NAMES.map((name) => ({ name, adapter: BullMQAdapter }))),
   ],
-  controllers: [DeadLetterController, SchedulersController, QueueBoardController],
-  providers: [AdminQueuesService, DeadLetterService, SchedulersService],
+  controllers: [
+    DeadLetterController,
+    SchedulersController,
+    CronRunsController,
+    QueueBoardController,
+  ],
+  providers: [AdminQueuesService, DeadLetterService, SchedulersService, CronRunsService],
 })
 export class AdminModule {}

@@ -8,6 +8,6 @@ import { CronTicksService } from './cron-ticks.service';
 @Module({
   imports: [TypeOrmModule.forFeature([CronRun])],
   providers: [CronRunRepository, CronTicksService],
-  exports: [CronTicksService],
+  exports: [CronRunRepository, CronTicksService],
 })
 export class CronTicksModule {}

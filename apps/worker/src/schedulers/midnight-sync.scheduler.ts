@@ -44,6 +44,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
     @InjectPinoLogger(SyncSchedulerService.name) private readonly logger: PinoLogger,
   ) {
     this.enabled = config.get('CRONS_ENABLED', { infer: true }) === 'true';
+    ticks.register(CRON.midnightSync, (claim) => this.queueSyncs(claim));
   }
 
   // `cron` calls this with its own arguments, so the clock is read here, not taken as a parameter.
@@ -85,10 +86,13 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
     const outcome: CronTickOutcome = { queued: 0, skipped: 0 };
     let after: string | null = null;
     for (let pageNumber = 1; ; pageNumber++) {
-      if (this.ticks.shuttingDown) {
-        throw new Error(
-          `worker shutting down after ${outcome.queued} queued and ${outcome.skipped} skipped`,
-        );
+      const stop = this.ticks.shuttingDown
+        ? 'worker shutting down'
+        : claim.lost
+          ? 'lease lost to another attempt'
+          : null;
+      if (stop) {
+        throw new Error(`${stop} after ${outcome.queued} queued and ${outcome.skipped} skipped`);
       }
       const page = await this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE);
       if (page.connections === 0) break;

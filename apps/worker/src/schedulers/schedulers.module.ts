@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { QUEUE, registerQueues, SyncLifecycleModule } from '@subscribernest/shared';
+import { CronTickRecoveryScheduler } from './cron-tick-recovery.scheduler';
 import { CronTicksModule } from './cron-ticks.module';
 import { ManualCronTicksService } from './manual-cron-ticks.service';
 import { SyncSchedulerService } from './midnight-sync.scheduler';
@@ -7,8 +8,8 @@ import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
 
 /**
  * Crons: the tick claim/catch-up piece every scheduler uses (CronTicksService), the schedulers
- * (midnight sync; monthly billing and account deletion join here), and the processor of the
- * ticks an admin runs by hand.
+ * (midnight sync; monthly billing and account deletion join here), the recovery check that re-runs
+ * ticks whose worker died or that failed, and the processor of the ticks an admin runs by hand.
  */
 @Module({
   imports: [
@@ -16,7 +17,12 @@ import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
     SyncLifecycleModule,
     registerQueues(QUEUE.subscriberSync, QUEUE.schedulerTicks),
   ],
-  providers: [SyncSchedulerService, ManualCronTicksService, SchedulerTicksProcessor],
+  providers: [
+    SyncSchedulerService,
+    ManualCronTicksService,
+    SchedulerTicksProcessor,
+    CronTickRecoveryScheduler,
+  ],
   exports: [CronTicksModule],
 })
 export class SchedulersModule {}

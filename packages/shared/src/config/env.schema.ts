@@ -381,6 +381,40 @@ export class WorkerEnv extends SharedEnv {
   @IsIn(['true', 'false'])
   CRONS_ENABLED: 'true' | 'false' = 'true';
 
+  /**
+   * How long a claimed cron tick stays owned without a heartbeat (the owner renews it every third
+   * of this while the tick runs). A tick whose worker died is claimed again once it lapses.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  CRON_LEASE_MS = 60_000;
+
+  /** Attempts a cron tick gets (the first included) before it waits for an admin's re-run. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  CRON_MAX_ATTEMPTS = 3;
+
+  /** How long after a failed attempt a cron tick is run again. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 3_600_000)
+  CRON_RETRY_DELAY_MS = 5 * 60_000;
+
+  /**
+   * How often a worker (with CRONS_ENABLED) looks for ticks to run again: failed ones and ones
+   * whose lease lapsed. It also looks once at start-up.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(3_600_000)
+  CRON_RECOVERY_INTERVAL_MS = 60_000;
+
   /** Manual cron ticks (`scheduler-ticks` queue) one worker process runs at once. */
   @Type(() => Number)
   @IsInt()

@@ -14,6 +14,7 @@ export type CronRunTrigger = (typeof CRON_RUN_TRIGGERS)[number];
 @Check('cron_runs_status_check', `"status" IN ('running', 'completed', 'failed')`)
 @Check('cron_runs_trigger_check', `"trigger" IN ('schedule', 'catch-up', 'manual')`)
 @Index('cron_runs_name_tick_key', ['name', 'tick'], { unique: true })
+@Index('cron_runs_unfinished_idx', ['tick'], { where: `"status" IN ('running', 'failed')` })
 export class CronRun {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'cron_runs_pkey' })
   id: string;
@@ -35,12 +36,25 @@ export class CronRun {
   @Column({ name: 'claimed_by', type: 'varchar', length: 255 })
   claimedBy: string;
 
+  /** The token of the attempt that owns the tick while it is `running` (fences its writes). */
+  @Column({ name: 'lease_token', type: 'uuid', nullable: true })
+  leaseToken: string | null;
+
+  /** Renewed by the owner while running; past it, the next worker that checks runs the tick again. */
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  leaseExpiresAt: Date | null;
+
+  /** Attempts that claimed the tick; a failed tick is re-run up to CRON_MAX_ATTEMPTS. */
+  @Column({ type: 'integer', default: 1 })
+  attempts: number;
+
   @Column({ name: 'queued_count', type: 'integer', default: 0 })
   queuedCount: number;
 
   @Column({ name: 'skipped_count', type: 'integer', default: 0 })
   skippedCount: number;
 
+  /** Why the last attempt failed (kept while a re-run runs; cleared when one completes). */
   @Column({ type: 'text', nullable: true })
   error: string | null;
 

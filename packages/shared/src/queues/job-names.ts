@@ -8,6 +8,7 @@ export const JOB = {
   closePeriod: 'close-period',
   deleteAccount: 'delete-account',
   runCron: 'run-cron',
+  rerunCronTick: 'rerun-cron-tick',
 } as const;
 export type JobName = (typeof JOB)[keyof typeof JOB];
 
@@ -21,7 +22,7 @@ export const QUEUE_JOBS = {
   [QUEUE.email]: [JOB.loginCode, JOB.signInNotification],
   [QUEUE.billing]: [JOB.closePeriod],
   [QUEUE.accountDeletion]: [JOB.deleteAccount],
-  [QUEUE.schedulerTicks]: [JOB.runCron],
+  [QUEUE.schedulerTicks]: [JOB.runCron, JOB.rerunCronTick],
 } as const satisfies Record<QueueName, readonly (JobName | EventName)[]>;
 
 export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

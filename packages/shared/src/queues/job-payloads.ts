@@ -29,6 +29,8 @@ export interface JobPayloads extends DomainEventPayloads {
   [JOB.deleteAccount]: { userId: string };
   /** `requestedBy` is the admin's user id; the tick the worker claims is `requestedAt`'s minute. */
   [JOB.runCron]: { name: ManualCronName; requestedBy: string; requestedAt: string };
+  /** An admin's re-run of one `cron_runs` row (`requestedBy` is the admin's user id). */
+  [JOB.rerunCronTick]: { cronRunId: string; requestedBy: string };
 }
 
 export type PayloadOf<N extends keyof JobPayloads> = JobPayloads[N];

@@ -25,6 +25,14 @@ export function manualTickOf(requestedAt: Date): Date {
  * the worker's `cron_runs` claim of that minute runs it once). BullMQ 5 accepts `:` in a custom id
  * only with exactly three parts, hence a minute without `:`.
  */
+/**
+ * The job id of an admin's re-run of a `cron_runs` row: one per row and attempt count, so a double
+ * click re-runs once while a later re-run (after that attempt ended) gets its own job.
+ */
+export function rerunCronTickJobId(cronRunId: string, attempts: number): string {
+  return `${JOB.rerunCronTick}:${cronRunId}:${attempts}`;
+}
+
 export function runCronJobId(name: ManualCronName, requestedAt: Date): string {
   const minute = manualTickOf(requestedAt).toISOString().slice(0, 16).replace(/[-T:]/g, '');
   return `${JOB.runCron}:${name}:${minute}`;
