@@ -11,6 +11,7 @@ interface JobBody {
   attempts: number;
   maxAttempts: number;
   lastError: string | null;
+  delayedUntil: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   createdAt: string;
@@ -100,6 +101,7 @@ describe('GET /jobs/:id (real app, Postgres, Redis and the fake ESP)', () => {
         attempts: 2,
         maxAttempts: 5,
         lastError: 'SMTP said no',
+        delayedUntil: null,
         startedAt: expect.any(String),
         finishedAt: null,
         createdAt: expect.any(String),
@@ -137,6 +139,24 @@ describe('GET /jobs/:id (real app, Postgres, Redis and the fake ESP)', () => {
       });
       expect((await admin.get(`/jobs/${id}`).expect(200)).body.id).toBe(rowId);
       await alice.get(`/jobs/${id}`).expect(404);
+    });
+  });
+
+  it('shows a delayed job with when it runs again', async () => {
+    const id = await insertJobRun({
+      queue: QUEUE.subscriberSync,
+      name: JOB.syncPublication,
+      jobId: randomUUID(),
+      userId: alice.id,
+      status: 'delayed',
+      attempts: 1,
+      lastError: 'rate limited by the ESP (429): waiting until 2030-01-01T00:01:00.000Z',
+    });
+    await sql(`UPDATE job_runs SET delayed_until = '2030-01-01T00:01:00Z' WHERE id = $1`, [id]);
+    expect((await alice.get(`/jobs/${id}`).expect(200)).body).toMatchObject({
+      status: 'delayed',
+      delayedUntil: '2030-01-01T00:01:00.000Z',
+      lastError: 'rate limited by the ESP (429): waiting until 2030-01-01T00:01:00.000Z',
     });
   });
 

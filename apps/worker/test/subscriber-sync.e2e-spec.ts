@@ -300,9 +300,39 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     const runId = await createRun(userId, connectionId);
     const from = fake.requests.length;
     await enqueue(connectionId, runId);
+    // While it waits, the audit says so, and when it runs again.
+    const delayed = await waitFor(async () => {
+      const [row] = await dataSource.query<
+        {
+          status: string;
+          delayed_until: Date | null;
+          last_error: string | null;
+          attempts: number;
+        }[]
+      >(
+        `SELECT status, delayed_until, last_error, attempts FROM job_runs
+          WHERE queue = 'subscriber-sync' AND job_id = $1`,
+        [runId],
+      );
+      return row?.status === 'delayed' ? row : undefined;
+    });
+    expect(delayed.attempts).toBe(1);
+    expect(delayed.delayed_until).toBeInstanceOf(Date);
+    expect(delayed.last_error).toBe(
+      `rate limited by the ESP (429): waiting until ${delayed.delayed_until!.toISOString()}`,
+    );
     const run = await finished(runId);
     expect(run.status).toBe('success');
     const job = await completedJob(runId);
+    // The audit is written from the worker's events, just after them.
+    const audit = await waitFor(async () => {
+      const [row] = await dataSource.query<{ status: string; delayed_until: Date | null }[]>(
+        `SELECT status, delayed_until FROM job_runs WHERE queue = 'subscriber-sync' AND job_id = $1`,
+        [runId],
+      );
+      return row?.status === 'completed' ? row : undefined;
+    });
+    expect(audit.delayed_until).toBeNull();
     // Two 429s, two delays, no failed attempt: only the completing attempt counts.
     expect(fake.requests.slice(from).filter((r) => r.status === 429)).toHaveLength(2);
     expect(job.stacktrace).toEqual([]);

@@ -31,7 +31,8 @@ export const STALLED_REASON =
  * then sets `finishedOn`). `stalled` (this worker's stalled-job check found an active job whose
  * lock had expired, e.g. its worker was SIGKILLed, and moved it back to wait) puts the row back to
  * `queued` with STALLED_REASON as its last error; so does a job handed back on shutdown
- * (JobHandback). A job stalled more than BullMQ's limit is failed by the next worker that takes it
+ * (JobHandback). A job that puts itself off (JobHandback.delay: a sync waiting out a 429) is
+ * `delayed` with when it runs. A job stalled more than BullMQ's limit is failed by the next worker that takes it
  * (`failed`, UnrecoverableError → `dead`).
  */
 @Injectable()
@@ -69,6 +70,26 @@ export class JobAuditListener {
         },
       ),
     );
+  }
+
+  /**
+   * Records that the attempt running as `jobId` put the job off until `until` (it is `delayed`
+   * with when it runs). Awaited before the job moves in Redis, so the next start of the job, even
+   * a quick one, is written after it. Never throws: a failed write is logged.
+   */
+  async delayed(queue: string, jobId: string, until: Date, reason: string): Promise<void> {
+    this.logger.info({ queue, jobId, delayedUntil: until.toISOString(), reason }, 'job delayed');
+    const write = this.runs.markDelayed(queue, jobId, until, reason).then(
+      () => undefined,
+      (error: unknown) => {
+        this.logger.error(
+          { queue, jobId, status: 'delayed', error: describeJobError(error) },
+          'could not write the job audit row',
+        );
+      },
+    );
+    this.track(write);
+    await write;
   }
 
   /** Resolves once every audit write started so far has settled (called on shutdown). */

@@ -130,6 +130,37 @@ describe('JobRunRepository', () => {
     });
   });
 
+  it('a delayed attempt is delayed with when it runs, until its next start moves it on', async () => {
+    const jobId = 'rate-limited';
+    const until = new Date('2030-01-01T00:01:00Z');
+    const reason = 'rate limited by the ESP (429): waiting until 2030-01-01T00:01:00.000Z';
+    expect(await repository.markDelayed('subscriber-sync', jobId, until, reason)).toBe(false);
+    await repository.record(observation({ queue: 'subscriber-sync', jobId }));
+    expect(await repository.markDelayed('subscriber-sync', jobId, until, reason)).toBe(true);
+    expect(await rows.findOneByOrFail({ queue: 'subscriber-sync', jobId })).toMatchObject({
+      status: 'delayed',
+      attempts: 1,
+      delayedUntil: until,
+      lastError: reason,
+    });
+
+    // The same attempt starts again (BullMQ does not count a delay as an attempt), then completes.
+    await repository.record(observation({ queue: 'subscriber-sync', jobId }));
+    expect(await rows.findOneByOrFail({ queue: 'subscriber-sync', jobId })).toMatchObject({
+      status: 'active',
+      delayedUntil: null,
+    });
+    await repository.record(
+      observation({ queue: 'subscriber-sync', jobId, status: 'completed', finishedAt: new Date() }),
+    );
+    expect(await rows.findOneByOrFail({ queue: 'subscriber-sync', jobId })).toMatchObject({
+      status: 'completed',
+      delayedUntil: null,
+      lastError: null,
+    });
+    expect(await repository.markDelayed('subscriber-sync', jobId, until, reason)).toBe(false);
+  });
+
   it('tells queues apart', async () => {
     await repository.record(observation({ queue: 'billing', name: 'close-period', jobId: 'same' }));
     await repository.record(observation({ queue: 'email', jobId: 'same' }));

@@ -9,7 +9,7 @@ export interface JobRunRecord {
   name: string;
   jobId: string;
   userId: string | null;
-  status: Exclude<JobRunStatus, 'queued'>;
+  status: Exclude<JobRunStatus, 'queued' | 'delayed'>;
   /** Attempts started so far, this one included. */
   attempts: number;
   maxAttempts: number;
@@ -20,7 +20,7 @@ export interface JobRunRecord {
 
 /** How far along a job is within one attempt: a later observation never loses to an earlier one. */
 const STATUS_RANK = (column: string) =>
-  `CASE ${column} WHEN 'queued' THEN 0 WHEN 'active' THEN 1 ELSE 2 END`;
+  `CASE ${column} WHEN 'queued' THEN 0 WHEN 'delayed' THEN 0 WHEN 'active' THEN 1 ELSE 2 END`;
 
 /** Queries on `job_runs`, the durable audit of background jobs (Redis trims its own). */
 @Injectable()
@@ -50,6 +50,7 @@ export class JobRunRepository {
                            ELSE COALESCE(EXCLUDED.last_error, run.last_error) END,
          started_at = COALESCE(run.started_at, EXCLUDED.started_at),
          finished_at = EXCLUDED.finished_at,
+         delayed_until = NULL,
          updated_at = now()
        WHERE (run.attempts, ${STATUS_RANK('run.status')})
            < (EXCLUDED.attempts, ${STATUS_RANK('EXCLUDED.status')})`,
@@ -80,6 +81,21 @@ export class JobRunRepository {
       `UPDATE job_runs SET status = 'queued', last_error = $3, finished_at = NULL, updated_at = now()
         WHERE queue = $1 AND job_id = $2 AND status = 'active'`,
       [queue, jobId, reason],
+    );
+    return affected > 0;
+  }
+
+  /**
+   * The attempt running as (queue, job id) put the job off until `until` (a sync waiting out an
+   * ESP 429): the row becomes `delayed` with when it runs and why, keeping its attempt number, so
+   * the job's next start (`active`, same attempt) moves it on. Only an `active` row changes.
+   */
+  async markDelayed(queue: string, jobId: string, until: Date, reason: string): Promise<boolean> {
+    const [, affected] = await this.runs.query<[unknown, number]>(
+      `UPDATE job_runs
+          SET status = 'delayed', delayed_until = $3, last_error = $4, updated_at = now()
+        WHERE queue = $1 AND job_id = $2 AND status = 'active'`,
+      [queue, jobId, until, reason],
     );
     return affected > 0;
   }

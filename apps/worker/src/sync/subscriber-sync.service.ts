@@ -190,8 +190,13 @@ export class SubscriberSyncService {
           { ...log, retryAfterMs: error.retryAfterMs, rateLimitedMs: waited },
           'sync rate limited: delayed',
         );
-        await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
-        return new DelayedError();
+        const until = new Date(Date.now() + error.retryAfterMs);
+        return this.handback.delay(
+          job,
+          token,
+          until,
+          `rate limited by the ESP (429): waiting until ${until.toISOString()}`,
+        );
       }
       const reason =
         `The ESP kept rate-limiting this sync for over ${Math.round(this.maxRateLimitWaitMs / 60_000)} ` +

@@ -8,7 +8,19 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-export const JOB_RUN_STATUSES = ['queued', 'active', 'completed', 'failed', 'dead'] as const;
+/**
+ * `queued` waits for a worker (new, or handed back after a stall or a shutdown); `active` runs;
+ * `delayed` put itself off until `delayedUntil` (a sync waiting out an ESP 429); `completed`;
+ * `failed` is an attempt that failed and will be retried; `dead` failed for good.
+ */
+export const JOB_RUN_STATUSES = [
+  'queued',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+  'dead',
+] as const;
 export type JobRunStatus = (typeof JOB_RUN_STATUSES)[number];
 
 /**
@@ -16,7 +28,10 @@ export type JobRunStatus = (typeof JOB_RUN_STATUSES)[number];
  * `GET /jobs/:id` and the dead-letter list are read from here.
  */
 @Entity({ name: 'job_runs' })
-@Check('job_runs_status_check', `"status" IN ('queued', 'active', 'completed', 'failed', 'dead')`)
+@Check(
+  'job_runs_status_check',
+  `"status" IN ('queued', 'active', 'delayed', 'completed', 'failed', 'dead')`,
+)
 @Index('job_runs_queue_job_id_key', ['queue', 'jobId'], { unique: true })
 @Index('job_runs_user_id_idx', ['userId'])
 // The dead-letter list: only dead jobs, newest first.
@@ -50,6 +65,10 @@ export class JobRun {
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
+
+  /** When a `delayed` job runs again; null in every other state. */
+  @Column({ name: 'delayed_until', type: 'timestamptz', nullable: true })
+  delayedUntil: Date | null;
 
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
   startedAt: Date | null;

@@ -43,6 +43,14 @@ export class JobRunDto {
   @ApiProperty({ type: String, nullable: true })
   lastError: string | null;
 
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When a `delayed` job runs again (e.g. a sync waiting out an ESP 429); else null',
+  })
+  delayedUntil: string | null;
+
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   startedAt: string | null;
 
@@ -65,6 +73,7 @@ export class JobRunDto {
       attempts: run.attempts,
       maxAttempts: run.maxAttempts,
       lastError: run.lastError,
+      delayedUntil: run.delayedUntil?.toISOString() ?? null,
       startedAt: run.startedAt?.toISOString() ?? null,
       finishedAt: run.finishedAt?.toISOString() ?? null,
       createdAt: run.createdAt.toISOString(),
@@ -87,6 +96,7 @@ export class JobRunDto {
       attempts: run.status === 'queued' ? 0 : 1,
       maxAttempts: DEFAULT_JOB_OPTIONS[QUEUE.subscriberSync].attempts ?? 1,
       lastError: run.errorMessage,
+      delayedUntil: null,
       startedAt: run.startedAt?.toISOString() ?? null,
       finishedAt,
       createdAt: run.createdAt.toISOString(),
