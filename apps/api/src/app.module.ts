@@ -3,6 +3,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import {
   EncryptionModule,
   databaseModule,
+  JobQueuesModule,
   loggerModule,
   queueRootModule,
 } from '@subscribernest/shared';
@@ -16,7 +17,6 @@ import { HealthModule } from './health/health.module';
 import { MetricsController } from './health/metrics.controller';
 import { BodyParserErrorMiddleware } from './http/body-parser-error.middleware';
 import { JobsModule } from './jobs/jobs.module';
-import { ApiQueuesModule } from './queues/api-queues.module';
 import { SubscribersModule } from './subscribers/subscribers.module';
 import { SyncModule } from './sync/sync.module';
 
@@ -34,7 +34,7 @@ export class AppModule implements NestModule {
         loggerModule('api'),
         databaseModule(),
         queueRootModule('producer'),
-        ApiQueuesModule,
+        JobQueuesModule.forRoot(),
         EncryptionModule,
         EventEmitterModule.forRoot(),
         PrometheusModule.register({

@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import {
   EncryptionModule,
   databaseModule,
+  JobQueuesModule,
   loggerModule,
   queueRootModule,
 } from '@subscribernest/shared';
@@ -27,6 +28,7 @@ export class WorkerModule {
         loggerModule('worker'),
         databaseModule(),
         queueRootModule('worker'),
+        JobQueuesModule.forRoot(),
         EncryptionModule,
         ScheduleModule.forRoot(),
         EventEmitterModule.forRoot(),

@@ -1,20 +1,18 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule, BullBoardModuleOptions } from '@bull-board/nestjs';
-import { Module } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Module, ServiceUnavailableException } from '@nestjs/common';
 import {
   CronRun,
   EncryptionService,
+  JobProducer,
   QUEUE_NAMES,
-  registerQueues,
   SyncLifecycleModule,
 } from '@subscribernest/shared';
 import { AuthModule } from '../auth/auth.module';
 import { SessionService } from '../auth/session.service';
 import { JobsModule } from '../jobs/jobs.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ADMIN_ONLY_QUEUES, AdminQueuesService } from './admin-queues.service';
 import { CronRunsController } from './cron-runs.controller';
 import { CronRunsService } from './cron-runs.service';
 import { DeadLetterController } from './dead-letter.controller';
@@ -29,7 +27,7 @@ import { SchedulersService } from './schedulers.service';
  * Admin only (role `admin`): the dead-letter list and retries, manual cron ticks, the cron tick
  * list and re-runs, and Bull Board
  * at /admin/queues behind queueBoardAuthMiddleware (the global guards do not reach it). With Redis
- * down, what needs it answers 503 within seconds (AdminQueuesService); the dead-letter list is
+ * down, what needs it answers 503 within seconds (JobProducer); the dead-letter list is
  * Postgres only and keeps working.
  */
 @Module({
@@ -38,27 +36,25 @@ import { SchedulersService } from './schedulers.service';
     JobsModule,
     SyncLifecycleModule,
     TypeOrmModule.forFeature([CronRun]),
-    registerQueues(...ADMIN_ONLY_QUEUES),
     BullBoardModule.forRootAsync({
       imports: [AuthModule],
-      inject: [SessionService, EncryptionService, ModuleRef],
+      inject: [SessionService, EncryptionService, JobProducer],
       useFactory: (
         sessions: SessionService,
         encryption: EncryptionService,
-        modules: ModuleRef,
+        producer: JobProducer,
       ) => ({
         route: QUEUE_BOARD_PATH,
         // @bull-board/express carries its own copy of @bull-board/api's types (9.10.1 vs 9.10.2):
         // identical at run time, distinct private members to the compiler.
         adapter: ExpressAdapter as unknown as BullBoardModuleOptions['adapter'],
-        // AdminQueuesService belongs to this module, which is not built yet: look it up per request.
+        // The board's own Redis calls are not bounded in time: check Redis answers first.
         middleware: queueBoardAuthMiddleware(sessions, encryption, () =>
-          modules
-            .get(AdminQueuesService, { strict: false })
-            .assertRedisAvailable(
-              'opening Bull Board',
+          producer.ping().catch(() => {
+            throw new ServiceUnavailableException(
               'Bull Board needs the job queue (Redis), which is unavailable; try again later',
-            ),
+            );
+          }),
         ),
         boardOptions: { uiConfig: { boardTitle: 'SubscriberNest queues' } },
       }),
@@ -71,6 +67,6 @@ import { SchedulersService } from './schedulers.service';
     CronRunsController,
     QueueBoardController,
   ],
-  providers: [AdminQueuesService, DeadLetterService, SchedulersService, CronRunsService],
+  providers: [DeadLetterService, SchedulersService, CronRunsService],
 })
 export class AdminModule {}

@@ -1,9 +1,15 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { CronRun, isManualCron, JOB, PayloadOf, rerunCronTickJobId } from '@subscribernest/shared';
+import {
+  CronRun,
+  isManualCron,
+  JOB,
+  JobProducer,
+  PayloadOf,
+  rerunCronTickJobId,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { FindOptionsWhere, Repository } from 'typeorm';
-import { AdminQueuesService } from './admin-queues.service';
 import { CronRunQueryDto } from './dto/cron-run-query.dto';
 
 /**
@@ -15,7 +21,7 @@ import { CronRunQueryDto } from './dto/cron-run-query.dto';
 export class CronRunsService {
   constructor(
     @InjectRepository(CronRun) private readonly runs: Repository<CronRun>,
-    private readonly queues: AdminQueuesService,
+    private readonly producer: JobProducer,
     @InjectPinoLogger(CronRunsService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -54,11 +60,8 @@ export class CronRunsService {
       cronRunId: run.id,
       requestedBy: adminId,
     };
-    const queue = this.queues.schedulerTicks;
     // Same id for the same attempt count: a double click queues one re-run.
-    await this.queues.call(queue, 'adding a cron tick re-run', () =>
-      queue.add(JOB.rerunCronTick, payload, { jobId }),
-    );
+    await this.producer.add(JOB.rerunCronTick, payload, jobId);
     this.logger.info(
       {
         cron: run.name,

@@ -1,8 +1,15 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { JOB, JobRun, QUEUE, SyncRunLifecycle, SyncTrigger } from '@subscribernest/shared';
+import {
+  JOB,
+  JobProducer,
+  JobRun,
+  QUEUE,
+  QueueName,
+  SyncRunLifecycle,
+  SyncTrigger,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobRunRepository } from '../jobs/job-run.repository';
-import { AdminQueuesService } from './admin-queues.service';
 
 /** 'retried', 'gone', or the job's state in Redis when it is not failed. */
 type RetryOutcome = string;
@@ -17,7 +24,7 @@ type RetryOutcome = string;
 export class DeadLetterService {
   constructor(
     private readonly runs: JobRunRepository,
-    private readonly queues: AdminQueuesService,
+    private readonly producer: JobProducer,
     private readonly lifecycle: SyncRunLifecycle,
     @InjectPinoLogger(DeadLetterService.name) private readonly logger: PinoLogger,
   ) {}
@@ -33,8 +40,7 @@ export class DeadLetterService {
     if (run.status !== 'dead') {
       throw new ConflictException(`Only dead jobs can be retried; this one is ${run.status}`);
     }
-    const queue = this.queues.get(run.queue);
-    if (!queue) {
+    if (!this.producer.find(run.queue)) {
       throw new ConflictException(`The api does not know the queue "${run.queue}"`);
     }
     // Claim first: of two admins retrying at once, one re-enqueues, the other gets a 409.
@@ -46,18 +52,22 @@ export class DeadLetterService {
 
     let outcome: RetryOutcome;
     try {
-      outcome = await this.queues.call(queue, 'retrying a dead job', async () => {
-        const job = await queue.getJob(run.jobId);
-        if (!job) {
-          if (!sync) return 'gone';
-          await queue.add(JOB.syncPublication, sync, { jobId: run.jobId });
+      outcome = await this.producer.call(
+        run.queue as QueueName,
+        'retrying a dead job',
+        async (queue) => {
+          const job = await queue.getJob(run.jobId);
+          if (!job) {
+            if (!sync) return 'gone';
+            await queue.add(JOB.syncPublication, sync, { jobId: run.jobId });
+            return 'retried';
+          }
+          const state = await job.getState();
+          if (state !== 'failed') return state;
+          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
           return 'retried';
-        }
-        const state = await job.getState();
-        if (state !== 'failed') return state;
-        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-        return 'retried';
-      });
+        },
+      );
     } catch (error) {
       await this.undoSyncReset(sync, 'the job queue (Redis) was unavailable');
       await this.runs.releaseRetryClaim(run);

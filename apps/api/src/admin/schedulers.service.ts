@@ -1,7 +1,13 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import { isManualCron, JOB, MANUAL_CRONS, PayloadOf, runCronJobId } from '@subscribernest/shared';
+import {
+  isManualCron,
+  JOB,
+  JobProducer,
+  MANUAL_CRONS,
+  PayloadOf,
+  runCronJobId,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { AdminQueuesService } from './admin-queues.service';
 
 /**
  * Manual cron ticks: a `run-cron` job on the `scheduler-ticks` queue, one per cron per minute. The
@@ -10,7 +16,7 @@ import { AdminQueuesService } from './admin-queues.service';
 @Injectable()
 export class SchedulersService {
   constructor(
-    private readonly queues: AdminQueuesService,
+    private readonly producer: JobProducer,
     @InjectPinoLogger(SchedulersService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -26,11 +32,8 @@ export class SchedulersService {
       requestedBy: adminId,
       requestedAt: now.toISOString(),
     };
-    const queue = this.queues.schedulerTicks;
     // Same id within the minute: BullMQ keeps the first job and ignores the second add.
-    await this.queues.call(queue, 'adding a manual cron tick', () =>
-      queue.add(JOB.runCron, payload, { jobId }),
-    );
+    await this.producer.add(JOB.runCron, payload, jobId);
     this.logger.info({ cron: name, jobId, adminId }, 'Manual cron tick requested');
     return { jobId };
   }

@@ -2,7 +2,7 @@ import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common'
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import { ApiEnv, producerRedisOptions } from '@subscribernest/shared';
+import { ApiEnv, producerRedisOptions, RedisErrorLog } from '@subscribernest/shared';
 import Redis from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 
@@ -12,8 +12,6 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 export const THROTTLER_REDIS_TIMEOUT_MS = 500;
 /** How long start-up waits for the first connection (Redis down must not stop the api). */
 const FIRST_CONNECTION_WAIT_MS = 2_000;
-/** Redis errors repeat on every reconnect attempt; log them this often at most. */
-const ERROR_LOG_INTERVAL_MS = 30_000;
 
 /** Where the counters live: under the deployment's (or test run's) QUEUE_PREFIX. */
 export function throttlerKeyPrefix(queuePrefix: string): string {
@@ -41,11 +39,11 @@ export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnA
   private readonly local = new ThrottlerStorageService();
   /** Since when checks have fallen back to memory; null while Redis answers. */
   private degradedSince: number | null = null;
-  private lastErrorLog = 0;
   private closed = false;
 
   constructor(
     config: ConfigService<ApiEnv, true>,
+    errors: RedisErrorLog,
     @InjectPinoLogger(AuthThrottlerStorage.name) private readonly logger: PinoLogger,
   ) {
     this.redis = new Redis({
@@ -56,7 +54,7 @@ export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnA
       lazyConnect: true,
     });
     // Without a listener ioredis prints every connection error to stderr, outside the JSON logs.
-    this.redis.on('error', (error: Error) => this.logRedisError(error));
+    this.redis.on('error', errors.listener('auth rate limits'));
     this.shared = new ThrottlerStorageRedisService(this.redis);
   }
 
@@ -117,15 +115,5 @@ export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnA
     const degradedMs = Date.now() - this.degradedSince;
     this.degradedSince = null;
     this.logger.info({ degradedMs }, 'Auth rate limits are shared in Redis again');
-  }
-
-  private logRedisError(error: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
-    this.lastErrorLog = now;
-    this.logger.warn(
-      { err: { type: error.name, message: error.message } },
-      'Redis error (auth rate limits)',
-    );
   }
 }

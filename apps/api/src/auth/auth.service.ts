@@ -4,10 +4,15 @@ import {
   ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
-import { EncryptionService, JOB, maskEmail, QUEUE, User } from '@subscribernest/shared';
+import {
+  EncryptionService,
+  JOB,
+  JobProducer,
+  maskEmail,
+  QueueUnavailableError,
+  User,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { QueueProducerService } from '../queues/queue-producer.service';
-import { QueueUnavailableError } from '../queues/queue-unavailable.error';
 import { normaliseEmail } from './login-code';
 import { LoginCodeService } from './login-code.service';
 import { SessionClient, SessionService } from './session.service';
@@ -23,7 +28,7 @@ export class AuthService {
     private readonly codes: LoginCodeService,
     private readonly sessions: SessionService,
     private readonly users: UserRepository,
-    private readonly queues: QueueProducerService,
+    private readonly queues: JobProducer,
     private readonly encryption: EncryptionService,
     @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
   ) {}
@@ -38,7 +43,6 @@ export class AuthService {
     const { loginCode, code } = await this.codes.issue(email, ip);
     try {
       await this.queues.add(
-        QUEUE.email,
         JOB.loginCode,
         {
           loginCodeId: loginCode.id,
@@ -103,7 +107,6 @@ export class AuthService {
   ): Promise<void> {
     try {
       await this.queues.add(
-        QUEUE.email,
         JOB.signInNotification,
         {
           userId: user.id,

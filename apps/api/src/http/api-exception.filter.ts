@@ -8,7 +8,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DecryptionError } from '@subscribernest/shared';
+import { DecryptionError, QueueUnavailableError } from '@subscribernest/shared';
 import { QueryFailedError } from 'typeorm';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
@@ -47,6 +47,8 @@ function sqlState(error: QueryFailedError): string | undefined {
 
 /** How long a client should wait before retrying while the database is unavailable. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** `Retry-After` of a 503 for an unreachable Redis: reconnects are tried every few seconds. */
+export const QUEUE_RETRY_AFTER_SECONDS = 5;
 
 /** SQLSTATEs that mean "the database cannot serve this now", not "this request is wrong". */
 const UNAVAILABLE_CODES = new Set([
@@ -87,8 +89,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /**
  * What the API answers for anything thrown, without leaking internals: HTTP exceptions as they
  * are; bad input that got as far as Postgres (a data exception) as 400; an unexpected conflict as
- * 409; a dropped database connection, deadlock or serialization failure as 503 with
- * `Retry-After`; everything else as a bare 500, logged with its stack — but never with query
+ * 409; a dropped database connection, deadlock or serialization failure, or a job queue (Redis)
+ * that cannot take a job in time, as 503 with `Retry-After`; everything else as a bare 500, logged with its stack — but never with query
  * parameters or driver details, which may hold addresses or codes.
  */
 @Catch()
@@ -140,6 +142,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
         'The database is briefly unavailable; try again shortly',
       );
       unavailable.headers['Retry-After'] = String(DATABASE_RETRY_AFTER_SECONDS);
+      return unavailable;
+    }
+
+    if (exception instanceof QueueUnavailableError) {
+      this.logger.warn({
+        msg: 'Job queue unavailable',
+        route,
+        queue: exception.queue,
+        reason: exception.message,
+      });
+      const unavailable = answer(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'The job queue (Redis) is unavailable; try again later',
+      );
+      unavailable.headers['Retry-After'] = String(QUEUE_RETRY_AFTER_SECONDS);
       return unavailable;
     }
 

@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { QUEUE, registerQueues } from '@subscribernest/shared';
 import { EmailProcessor } from './email.processor';
 import { EmailService } from './email.service';
 import { MailerService } from './mailer.service';
 
 /** Email delivery: the `email` queue's processor, its rendering and the SMTP/outbox mailer. */
 @Module({
-  imports: [registerQueues(QUEUE.email)],
   providers: [EmailProcessor, EmailService, MailerService],
 })
 export class EmailModule {}

@@ -1,11 +1,8 @@
 import { JobNameOf, JobPayloads, QueueName } from '@subscribernest/shared';
-import { Job, Queue, UnrecoverableError } from 'bullmq';
+import { Job, UnrecoverableError } from 'bullmq';
 
 /** A job of one name, with its payload typed from the shared contract. */
 export type JobOf<N extends keyof JobPayloads> = Job<JobPayloads[N], unknown, N>;
-
-/** A queue the worker produces jobs of one name to, payload typed from the shared contract. */
-export type QueueFor<N extends keyof JobPayloads> = Queue<JobPayloads[N], unknown, N>;
 
 /** What one job name runs: `token` is the worker's lock token (needed to move a job by hand). */
 export type JobHandler<N extends keyof JobPayloads> = (

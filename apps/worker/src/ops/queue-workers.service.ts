@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@
 import { ConfigService } from '@nestjs/config';
 import { DiscoveryService } from '@nestjs/core';
 import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
-import { QueueName, WorkerEnv, workerRedisOptions } from '@subscribernest/shared';
+import { QueueName, RedisErrorLog, WorkerEnv, workerRedisOptions } from '@subscribernest/shared';
 import { Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
@@ -10,9 +10,6 @@ import { JobAuditListener } from './job-audit.listener';
 import { describeJobError } from './job-error';
 import { JobHandback } from './job-handback';
 import { QueueProcessor } from './queue-processor';
-
-/** Redis errors repeat on every reconnect attempt; log them this often at most, per queue. */
-const ERROR_LOG_INTERVAL_MS = 30_000;
 
 /** The drain time when JOB_DRAIN_TIMEOUT_MS is unset, as a share of SHUTDOWN_TIMEOUT_MS. */
 const DEFAULT_DRAIN_SHARE = 0.8;
@@ -38,7 +35,6 @@ const DEFAULT_DRAIN_SHARE = 0.8;
 export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private processors: QueueProcessor<QueueName>[] = [];
   private started: Promise<void> = Promise.resolve();
-  private readonly lastErrorLog = new Map<string, number>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -46,6 +42,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     private readonly eventEmitterReadiness: EventEmitterReadinessWatcher,
     private readonly audit: JobAuditListener,
     private readonly handback: JobHandback,
+    private readonly errors: RedisErrorLog,
     @InjectPinoLogger(QueueWorkersService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -77,7 +74,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
 
     for (const processor of processors) {
       const worker = this.buildWorker(processor);
-      worker.on('error', (error: Error) => this.logWorkerError(worker.name, error));
+      worker.on('error', this.errors.listener(`worker ${worker.name}`));
       this.audit.watch(worker);
       processor.attach(worker);
     }
@@ -179,12 +176,5 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
         'worker stopped unexpectedly',
       );
     });
-  }
-
-  private logWorkerError(queue: string, error: Error): void {
-    const now = Date.now();
-    if (now - (this.lastErrorLog.get(queue) ?? 0) < ERROR_LOG_INTERVAL_MS) return;
-    this.lastErrorLog.set(queue, now);
-    this.logger.warn({ queue, error: describeJobError(error) }, 'worker error');
   }
 }

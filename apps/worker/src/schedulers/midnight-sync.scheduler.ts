@@ -1,18 +1,16 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
 import {
   CRON,
   JOB,
-  QUEUE,
+  JobProducer,
   SyncRunLifecycle,
   UnfinishedSyncRun,
   WorkerEnv,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { describeJobError } from '../ops/job-error';
-import { QueueFor } from '../ops/job-handlers';
 import { CronClaim, CronTickOutcome, CronTickResult, CronTicksService } from './cron-ticks.service';
 
 /** Every day at 00:00 UTC (ARCHITECTURE §5). */
@@ -38,8 +36,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
   constructor(
     private readonly ticks: CronTicksService,
     private readonly runs: SyncRunLifecycle,
-    @InjectQueue(QUEUE.subscriberSync)
-    private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
+    private readonly producer: JobProducer,
     config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(SyncSchedulerService.name) private readonly logger: PinoLogger,
   ) {
@@ -112,15 +109,15 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
 
   private async enqueue(runs: UnfinishedSyncRun[]): Promise<void> {
     try {
-      await this.syncQueue.addBulk(
+      await this.producer.addBulk(
+        JOB.syncPublication,
         runs.map((run) => ({
-          name: JOB.syncPublication,
           data: {
             espConnectionId: run.espConnectionId,
             syncRunId: run.syncRunId,
             trigger: run.trigger,
           },
-          opts: { jobId: run.syncRunId },
+          jobId: run.syncRunId,
         })),
       );
     } catch (error) {

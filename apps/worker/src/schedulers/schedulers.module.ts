@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { QUEUE, registerQueues, SyncLifecycleModule } from '@subscribernest/shared';
+import { SyncLifecycleModule } from '@subscribernest/shared';
 import { CronTickRecoveryScheduler } from './cron-tick-recovery.scheduler';
 import { CronTicksModule } from './cron-ticks.module';
 import { ManualCronTicksService } from './manual-cron-ticks.service';
@@ -12,11 +12,7 @@ import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
  * ticks whose worker died or that failed, and the processor of the ticks an admin runs by hand.
  */
 @Module({
-  imports: [
-    CronTicksModule,
-    SyncLifecycleModule,
-    registerQueues(QUEUE.subscriberSync, QUEUE.schedulerTicks),
-  ],
+  imports: [CronTicksModule, SyncLifecycleModule],
   providers: [
     SyncSchedulerService,
     ManualCronTicksService,

@@ -1,9 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { JOB, PayloadOf, QUEUE, SyncRequestedEvent } from '@subscribernest/shared';
+import { JOB, JobProducer, PayloadOf, QUEUE, SyncRequestedEvent } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { QueueFor } from '../ops/job-handlers';
 
 /**
  * A user asked for a sync: enqueue `sync-publication` with job id = the `sync_runs` id, so the id
@@ -14,8 +12,7 @@ import { QueueFor } from '../ops/job-handlers';
 @Injectable()
 export class SyncRequestedListener {
   constructor(
-    @InjectQueue(QUEUE.subscriberSync)
-    private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
+    private readonly producer: JobProducer,
     @InjectPinoLogger(SyncRequestedListener.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -27,14 +24,14 @@ export class SyncRequestedListener {
       syncRunId: event.syncRunId,
       trigger: 'manual',
     };
-    const job = await this.syncQueue.add(JOB.syncPublication, data, { jobId: event.syncRunId });
+    await this.producer.add(JOB.syncPublication, data, event.syncRunId);
     this.logger.info(
       {
         eventId: event.eventId,
         syncRunId: event.syncRunId,
         espConnectionId: event.espConnectionId,
         queue: QUEUE.subscriberSync,
-        jobId: job.id,
+        jobId: event.syncRunId,
       },
       'sync requested: sync-publication enqueued',
     );

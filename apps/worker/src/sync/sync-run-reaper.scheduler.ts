@@ -1,13 +1,17 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { JOB, QUEUE, StaleSyncRun, SyncRunLifecycle, WorkerEnv } from '@subscribernest/shared';
+import {
+  JobProducer,
+  QUEUE,
+  StaleSyncRun,
+  SyncRunLifecycle,
+  WorkerEnv,
+} from '@subscribernest/shared';
 import { JobState } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { describeJobError } from '../ops/job-error';
-import { QueueFor } from '../ops/job-handlers';
 import { SerialInterval } from '../schedulers/serial-interval';
 import { ownerReasonForDeadJob } from './sync-job-endings';
 
@@ -54,8 +58,7 @@ export class SyncRunReaperScheduler implements OnApplicationBootstrap, BeforeApp
   constructor(
     private readonly lifecycle: SyncRunLifecycle,
     private readonly dataSource: DataSource,
-    @InjectQueue(QUEUE.subscriberSync)
-    private readonly syncQueue: QueueFor<typeof JOB.syncPublication>,
+    private readonly producer: JobProducer,
     schedules: SchedulerRegistry,
     config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(SyncRunReaperScheduler.name) private readonly logger: PinoLogger,
@@ -125,12 +128,20 @@ export class SyncRunReaperScheduler implements OnApplicationBootstrap, BeforeApp
     if (run.overdue) {
       return `The sync ran longer than the maximum of ${Math.round(this.maxDurationMs / 60_000)} minutes and was stopped; sync again to retry`;
     }
-    const job = await this.syncQueue.getJob(run.runId);
+    // Redis unreachable throws (QueueUnavailableError): the round stops, nothing is failed.
+    const job = await this.producer.call(
+      QUEUE.subscriberSync,
+      'reading a sync job',
+      async (queue) => {
+        const found = await queue.getJob(run.runId);
+        return found ? { state: await found.getState(), failedReason: found.failedReason } : null;
+      },
+    );
     if (!job) {
       if (run.awaitingOutbox) return null;
       return 'The sync was lost: no job was left to run it (it was removed from the queue, or the queue lost it); sync again to retry';
     }
-    const state = await job.getState();
+    const state = job.state;
     if (LIVE_STATES.has(state)) return null;
     if (state === 'failed') return ownerReasonForDeadJob(job.failedReason ?? 'failed');
     return `The sync job ended (${state}) without finishing the run; sync again to retry`;

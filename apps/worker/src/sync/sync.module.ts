@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EspModule, QUEUE, registerQueues, SyncLifecycleModule } from '@subscribernest/shared';
+import { EspModule, SyncLifecycleModule } from '@subscribernest/shared';
 import { OpsModule } from '../ops/ops.module';
 import { SubscriberSyncProcessor } from './subscriber-sync.processor';
 import { SubscriberSyncService } from './subscriber-sync.service';
@@ -13,7 +13,7 @@ import { SyncRunReaperScheduler } from './sync-run-reaper.scheduler';
  * and what ends runs their jobs no longer drive (SyncJobEndings, SyncRunReaperScheduler).
  */
 @Module({
-  imports: [registerQueues(QUEUE.subscriberSync), EspModule, OpsModule, SyncLifecycleModule],
+  imports: [EspModule, OpsModule, SyncLifecycleModule],
   providers: [
     SyncRequestedListener,
     SubscriberSyncProcessor,

@@ -1,14 +1,9 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import { Queue } from 'bullmq';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { OutboxEvent } from '../entities/outbox-event.entity';
-import { QUEUE } from '../queues/queue-names';
-import { withTimeout } from '../redis/with-timeout';
+import { JobProducer } from '../queues/job-producer';
+import { JobPayloads } from '../queues/job-payloads';
 import { isEventName } from './domain-event';
-
-/** How long one publish waits for Redis (connecting, then adding) before it gives up. */
-export const OUTBOX_PUBLISH_TIMEOUT_MS = 3_000;
 
 /** `last_error` is for people; keep it short. */
 const MAX_ERROR_LENGTH = 1_000;
@@ -28,7 +23,7 @@ export class OutboxRelayService {
   private readonly logger = new Logger(OutboxRelayService.name);
 
   constructor(
-    @InjectQueue(QUEUE.domainEvents) private readonly queue: Queue,
+    private readonly producer: JobProducer,
     private readonly dataSource: DataSource,
   ) {}
 
@@ -46,7 +41,7 @@ export class OutboxRelayService {
   }
 
   /**
-   * The Redis half of `publish`: adds the event job, within OUTBOX_PUBLISH_TIMEOUT_MS per step.
+   * The Redis half of `publish`: adds the event job, each Redis step bounded in time.
    * Null once it is on the queue, otherwise why not. Touches no database, so a batch can run its
    * adds side by side while its row updates take turns on the batch's one connection.
    */
@@ -55,16 +50,11 @@ export class OutboxRelayService {
       if (!isEventName(message.eventType)) {
         throw new Error(`unknown event type "${message.eventType}"`);
       }
-      // A queue created while Redis was down waits for it forever: bound that wait.
-      await withTimeout(
-        this.queue.waitUntilReady(),
-        OUTBOX_PUBLISH_TIMEOUT_MS,
-        'connecting to Redis',
-      );
-      await withTimeout(
-        this.queue.add(message.eventType, message.payload, { jobId: message.id }),
-        OUTBOX_PUBLISH_TIMEOUT_MS,
-        'adding the event job',
+      // Bounded in time (JobProducer): a Redis outage leaves the row pending, never hangs.
+      await this.producer.add(
+        message.eventType,
+        message.payload as unknown as JobPayloads[typeof message.eventType],
+        message.id,
       );
       return null;
     } catch (error) {
