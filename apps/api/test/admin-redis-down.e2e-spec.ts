@@ -55,8 +55,8 @@ describe('admin routes with Redis unreachable (real app)', () => {
   it('answers a dead-letter retry with 503 and leaves the job dead', async () => {
     const [row] = await api.dataSource.query<{ id: string }[]>(
       `INSERT INTO job_runs (queue, name, job_id, status, attempts, max_attempts, last_error, finished_at)
-       VALUES ($1, $2, $3, 'dead', 1, 1, 'Stripe is down', now()) RETURNING id`,
-      [QUEUE.billing, JOB.closePeriod, randomUUID()],
+       VALUES ($1, $2, $3, 'dead', 1, 1, 'SMTP is down', now()) RETURNING id`,
+      [QUEUE.email, JOB.signInNotification, randomUUID()],
     );
     const response = await timed(() => asAdmin.post(`/admin/dead-letter/${row.id}/retry`));
     expect(response.status).toBe(503);

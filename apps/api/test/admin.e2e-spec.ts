@@ -24,7 +24,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
   let api: TestApi;
   let admin: SignedIn;
   let user: SignedIn;
-  let billingQueue: Queue;
+  let emailQueue: Queue;
   let ticksQueue: Queue;
 
   const sql = <T>(query: string, parameters: unknown[] = []) =>
@@ -35,14 +35,14 @@ describe('admin routes (real app, Postgres, Redis)', () => {
   });
   const connection = () => ({ url: testRedisUrl() });
 
-  /** A billing job that failed its only attempt, as a worker with our prefix leaves it. */
+  /** An email job that failed its only attempt, as a worker with our prefix leaves it. */
   const failedJob = async (): Promise<Job> => {
-    const job = await billingQueue.add(
-      JOB.closePeriod,
-      { userId: user.user.id, periodStart: '2025-01-01' },
+    const job = await emailQueue.add(
+      JOB.signInNotification,
+      { userId: user.user.id, sessionId: randomUUID() },
       { jobId: randomUUID(), attempts: 1 },
     );
-    const worker = new Worker(QUEUE.billing, () => Promise.reject(new Error('Stripe is down')), {
+    const worker = new Worker(QUEUE.email, () => Promise.reject(new Error('SMTP is down')), {
       connection: { ...connection(), maxRetriesPerRequest: null },
       prefix: api.env.QUEUE_PREFIX,
     });
@@ -56,9 +56,9 @@ describe('admin routes (real app, Postgres, Redis)', () => {
   const insertDead = async (jobId: string, diedSecondsAgo = 0): Promise<string> => {
     const [row] = await sql<{ id: string }[]>(
       `INSERT INTO job_runs (queue, name, job_id, user_id, status, attempts, max_attempts, last_error, finished_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'dead', 1, 1, 'Stripe is down', now(), now() - make_interval(secs => $5))
+       VALUES ($1, $2, $3, $4, 'dead', 1, 1, 'SMTP is down', now(), now() - make_interval(secs => $5))
        RETURNING id`,
-      [QUEUE.billing, JOB.closePeriod, jobId, user.user.id, diedSecondsAgo],
+      [QUEUE.email, JOB.signInNotification, jobId, user.user.id, diedSecondsAgo],
     );
     return row.id;
   };
@@ -70,7 +70,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
     admin = await signIn(api, 'root@example.com');
     user = await signIn(api, 'user@example.com');
     await sql(`UPDATE users SET role = 'admin' WHERE id = $1`, [admin.user.id]);
-    billingQueue = new Queue(QUEUE.billing, {
+    emailQueue = new Queue(QUEUE.email, {
       connection: connection(),
       prefix: api.env.QUEUE_PREFIX,
     });
@@ -81,7 +81,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
   });
 
   afterAll(async () => {
-    await billingQueue?.close();
+    await emailQueue?.close();
     await ticksQueue?.close();
     await api?.close();
   });
@@ -165,12 +165,12 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       const response = await as(admin.token).post(`/admin/dead-letter/${id}/retry`).expect(202);
       expect(response.body).toMatchObject({
         success: true,
-        job: { id, jobId: job.id, status: 'queued', attempts: 0, lastError: 'Stripe is down' },
+        job: { id, jobId: job.id, status: 'queued', attempts: 0, lastError: 'SMTP is down' },
       });
-      const retried = await billingQueue.getJob(job.id!);
+      const retried = await emailQueue.getJob(job.id!);
       expect(await retried!.getState()).toBe('waiting');
       expect(retried!.attemptsMade).toBe(0);
-      expect(retried!.data).toEqual({ userId: user.user.id, periodStart: '2025-01-01' });
+      expect(retried!.data).toEqual({ userId: user.user.id, sessionId: expect.any(String) });
 
       const again = await as(admin.token).post(`/admin/dead-letter/${id}/retry`).expect(409);
       expect(again.body.message).toBe('Only dead jobs can be retried; this one is queued');
@@ -187,9 +187,9 @@ describe('admin routes (real app, Postgres, Redis)', () => {
     });
 
     it('answers 409 when the job in Redis is not failed, leaving it dead', async () => {
-      const job = await billingQueue.add(
-        JOB.closePeriod,
-        { userId: user.user.id, periodStart: '2025-02-01' },
+      const job = await emailQueue.add(
+        JOB.signInNotification,
+        { userId: user.user.id, sessionId: randomUUID() },
         { jobId: randomUUID() },
       );
       const id = await insertDead(job.id!);

@@ -1,51 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { JOB, JobPayloads, JobRun, QUEUE, registerQueues } from '@subscribernest/shared';
-import { waitFor } from '@subscribernest/testkit';
+import { EncryptionService, JOB, JobPayloads, JobRun, QUEUE } from '@subscribernest/shared';
+import { FakeSmtpServer, waitFor } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
-import { JobHandlers } from '../src/ops/job-handlers';
-import { QueueProcessor, QueueWorker } from '../src/ops/queue-processor';
 import { startTestWorker, TestWorker } from './support/test-worker';
 
-const FAIL = '1970-01-01';
-
 /**
- * A probe on a queue this worker has no processor for yet (`billing`; the `email` queue has its
- * real processor): a period starting on FAIL always fails, any other succeeds. The audit is
- * attached by the worker, not by this class.
+ * The audit is attached by QueueWorkersService to every worker, not written by processors: seen
+ * here through the real `email` processor against a fake SMTP server that can be told to fail.
  */
-@QueueWorker(QUEUE.billing)
-class AuditProbeProcessor extends QueueProcessor<typeof QUEUE.billing> {
-  readonly queue = QUEUE.billing;
-  readonly concurrencySetting = 'DOMAIN_EVENTS_CONCURRENCY';
-  protected readonly handlers: JobHandlers<typeof QUEUE.billing> = {
-    [JOB.closePeriod]: async ({ periodStart }) => {
-      if (periodStart === FAIL) {
-        throw new Error('SMTP 550: mailbox jane.doe@example.com unavailable');
-      }
-      return 'closed';
-    },
-  };
-}
-
-const closePeriod = (
-  userId: string,
-  periodStart = '2026-10-01',
-): JobPayloads[typeof JOB.closePeriod] => ({ userId, periodStart });
-
 describe('job_runs audit, written from worker events (real Postgres and Redis)', () => {
+  let smtp: FakeSmtpServer;
   let worker: TestWorker;
-  let billing: Queue;
+  let email: Queue;
+  let encryption: EncryptionService;
 
   beforeAll(async () => {
-    worker = await startTestWorker({
-      imports: [registerQueues(QUEUE.billing)],
-      providers: [AuditProbeProcessor],
-    });
-    billing = worker.queue(QUEUE.billing);
+    smtp = await FakeSmtpServer.start();
+    worker = await startTestWorker({ env: { SMTP_URL: smtp.url } });
+    email = worker.queue(QUEUE.email);
+    encryption = worker.app.get(EncryptionService);
   });
 
   afterAll(async () => {
     await worker?.close();
+    await smtp?.stop();
+  });
+
+  const notification = (address: string): JobPayloads[typeof JOB.signInNotification] => ({
+    userId: randomUUID(),
+    sessionId: randomUUID(),
+    emailEncrypted: encryption.encrypt(address),
+    signedInAt: new Date().toISOString(),
+    ip: null,
+    userAgent: null,
   });
 
   const runOf = (jobId: string, status: JobRun['status']) =>
@@ -53,50 +40,52 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
       async () => {
         const row = await worker.dataSource
           .getRepository(JobRun)
-          .findOneBy({ queue: QUEUE.billing, jobId });
+          .findOneBy({ queue: QUEUE.email, jobId });
         return row?.status === status ? row : undefined;
       },
-      { description: `billing job ${jobId} to be ${status}` },
+      { description: `email job ${jobId} to be ${status}` },
     );
 
   it('records a completed job with its owner and timings', async () => {
-    const userId = randomUUID();
-    const jobId = randomUUID();
+    const payload = notification('audit-ok@example.com');
     const before = Date.now();
-    await billing.add(JOB.closePeriod, closePeriod(userId), { jobId });
+    await email.add(JOB.signInNotification, payload, { jobId: payload.sessionId });
 
-    const run = await runOf(jobId, 'completed');
+    const run = await runOf(payload.sessionId, 'completed');
     expect(run).toMatchObject({
-      name: JOB.closePeriod,
-      userId,
+      name: JOB.signInNotification,
+      userId: payload.userId,
       attempts: 1,
       maxAttempts: 5,
       lastError: null,
+      delayedUntil: null,
     });
     expect(run.startedAt!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
     expect(run.finishedAt!.getTime()).toBeGreaterThanOrEqual(run.startedAt!.getTime());
   });
 
-  it('records each failed attempt, then dead after the last one, with a masked error', async () => {
-    const userId = randomUUID();
-    const jobId = randomUUID();
-    await billing.add(JOB.closePeriod, closePeriod(userId, FAIL), {
-      jobId,
+  it('records each failed attempt, then dead after the last one, with no address in the error', async () => {
+    const address = 'jane.doe@example.com';
+    const payload = notification(address);
+    smtp.failNext(2, 451);
+    await email.add(JOB.signInNotification, payload, {
+      jobId: payload.sessionId,
       attempts: 2,
       backoff: 300,
     });
 
-    const failed = await runOf(jobId, 'failed');
+    const failed = await runOf(payload.sessionId, 'failed');
     expect(failed).toMatchObject({ attempts: 1, maxAttempts: 2, finishedAt: null });
 
-    const dead = await runOf(jobId, 'dead');
+    const dead = await runOf(payload.sessionId, 'dead');
     expect(dead).toMatchObject({
-      name: JOB.closePeriod,
+      name: JOB.signInNotification,
       attempts: 2,
       maxAttempts: 2,
-      userId,
-      lastError: 'Error: SMTP 550: mailbox j***@e***.com unavailable',
+      userId: payload.userId,
     });
+    expect(dead.lastError).toContain('451');
+    expect(dead.lastError).not.toContain(address);
     expect(dead.finishedAt).toBeInstanceOf(Date);
     expect(dead.startedAt).toEqual(failed.startedAt);
   });

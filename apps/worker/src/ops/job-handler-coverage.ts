@@ -21,11 +21,11 @@ export class JobHandlerCoverageError extends Error {
 }
 
 /**
- * Every problem that would make this worker take a job it cannot run: a job name of the shared
- * contract with no handler, a queue outside the contract, a processor attached to another queue
- * than it declares, or two processors on one queue. Only queues this worker processes are checked:
- * a queue it merely produces to (like `subscriber-sync` until its processor exists) has no workers
- * here, so nothing is taken from it.
+ * Every problem that would leave a job nobody runs, or make this worker take a job it cannot run:
+ * a queue of the shared contract with no processor here, a job name of the contract with no
+ * handler, a queue outside the contract, a processor attached to another queue than it declares,
+ * or two processors on one queue. Every worker process runs every queue, so a queue enters the
+ * contract with its processor.
  */
 export function findJobHandlerProblems(
   processed: readonly ProcessedQueue[],
@@ -52,6 +52,9 @@ export function findJobHandlerProblems(
         `queue "${queue}" has no handler for job ${missing.map((n) => `"${n}"`).join(', ')}`,
       );
     }
+  }
+  for (const queue of Object.keys(contract)) {
+    if (!seen.has(queue)) problems.push(`queue "${queue}" has no processor in this worker`);
   }
   return problems;
 }

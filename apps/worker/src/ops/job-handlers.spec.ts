@@ -49,12 +49,13 @@ describe('dispatch', () => {
     const missing: JobHandlers<typeof QUEUE.email> = {
       [JOB.loginCode]: async () => undefined,
     };
-    const foreign: JobHandlers<typeof QUEUE.billing> = {
-      [JOB.closePeriod]: async () => undefined,
-      // @ts-expect-error: delete-account belongs to another queue.
-      [JOB.deleteAccount]: async () => undefined,
+    const foreign: JobHandlers<typeof QUEUE.schedulerTicks> = {
+      [JOB.runCron]: async () => undefined,
+      [JOB.rerunCronTick]: async () => undefined,
+      // @ts-expect-error: login-code belongs to another queue.
+      [JOB.loginCode]: async () => undefined,
     };
     expect(Object.keys(missing)).toEqual([JOB.loginCode]);
-    expect(Object.keys(foreign)).toHaveLength(2);
+    expect(Object.keys(foreign)).toHaveLength(3);
   });
 });

@@ -5,23 +5,21 @@ export const JOB = {
   syncPublication: 'sync-publication',
   loginCode: 'login-code',
   signInNotification: 'sign-in-notification',
-  closePeriod: 'close-period',
-  deleteAccount: 'delete-account',
   runCron: 'run-cron',
   rerunCronTick: 'rerun-cron-tick',
 } as const;
 export type JobName = (typeof JOB)[keyof typeof JOB];
 
 /**
- * Which job names each queue carries. The worker refuses to start when one of these has no
- * processor handler, so a producer can never enqueue work nobody will do.
+ * Which job names each queue carries. The worker refuses to start unless every queue here has a
+ * processor with a handler for each of its job names, so a producer can never enqueue work nobody
+ * will do: a queue joins this contract with its processor (billing and account deletion come with
+ * their schedulers).
  */
 export const QUEUE_JOBS = {
   [QUEUE.subscriberSync]: [JOB.syncPublication],
   [QUEUE.domainEvents]: Object.values(EVENT),
   [QUEUE.email]: [JOB.loginCode, JOB.signInNotification],
-  [QUEUE.billing]: [JOB.closePeriod],
-  [QUEUE.accountDeletion]: [JOB.deleteAccount],
   [QUEUE.schedulerTicks]: [JOB.runCron, JOB.rerunCronTick],
 } as const satisfies Record<QueueName, readonly (JobName | EventName)[]>;
 

@@ -28,16 +28,6 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     attempts: 5,
     backoff: { type: 'exponential', delay: 2_000 },
   },
-  [QUEUE.billing]: {
-    ...RETENTION,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 60_000 },
-  },
-  [QUEUE.accountDeletion]: {
-    ...RETENTION,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 60_000 },
-  },
   // One attempt: the tick's outcome is recorded in `cron_runs`, and an admin can simply ask again.
   [QUEUE.schedulerTicks]: {
     ...RETENTION,

@@ -24,9 +24,6 @@ export interface JobPayloads extends DomainEventPayloads {
     ip: string | null;
     userAgent: string | null;
   };
-  /** `periodStart` is the first UTC day of the month billed, `YYYY-MM-DD`. */
-  [JOB.closePeriod]: { userId: string; periodStart: string };
-  [JOB.deleteAccount]: { userId: string };
   /** `requestedBy` is the admin's user id; the tick the worker claims is `requestedAt`'s minute. */
   [JOB.runCron]: { name: ManualCronName; requestedBy: string; requestedAt: string };
   /** An admin's re-run of one `cron_runs` row (`requestedBy` is the admin's user id). */

@@ -3,8 +3,6 @@ export const QUEUE = {
   subscriberSync: 'subscriber-sync',
   domainEvents: 'domain-events',
   email: 'email',
-  billing: 'billing',
-  accountDeletion: 'account-deletion',
   /** Cron ticks an admin asked for by hand (`POST /admin/schedulers/:name/run`). */
   schedulerTicks: 'scheduler-ticks',
 } as const;
