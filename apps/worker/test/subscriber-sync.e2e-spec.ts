@@ -5,6 +5,7 @@ import {
   JOB,
   JobPayloads,
   QUEUE,
+  SyncRunLifecycle,
 } from '@subscribernest/shared';
 import { FakeEspServer, waitFor } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
@@ -20,6 +21,7 @@ const LISTS = {
   limited: 'pub_limited',
   flaky: 'pub_flaky',
   resume: 'pub_resume',
+  stolen: 'pub_stolen',
 };
 
 interface RunRow {
@@ -29,6 +31,8 @@ interface RunRow {
   updated_count: number;
   removed_count: number;
   error_message: string | null;
+  passes: number;
+  rate_limited_ms: string;
 }
 
 describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, fake ESP)', () => {
@@ -50,6 +54,14 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
             { id: LISTS.limited, name: 'Limited', size: 600 },
             { id: LISTS.flaky, name: 'Flaky', size: 600 },
             { id: LISTS.resume, name: 'Resume', size: 1_000 },
+            {
+              id: LISTS.stolen,
+              name: 'Stolen',
+              size: 300,
+              // Every request waits, then answers 429: the pass is inside its 429 handling when
+              // the test takes the run from it.
+              faults: { latencyMs: 600, rateLimitEvery: 1, retryAfterSeconds: 1 },
+            },
           ],
         },
       ],
@@ -340,6 +352,40 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     expect(job.attemptsStarted).toBe(3);
     await expectExact(connectionId, LISTS.limited);
   }, 60_000);
+
+  it('a pass that loses its run while it handles a 429 stops: no delay, no retry, nothing written', async () => {
+    const { userId, connectionId } = await createConnection(LISTS.stolen);
+    const runId = await createRun(userId, connectionId);
+    await enqueue(connectionId, runId);
+    await waitFor(async () => (await runOf(runId)).status === 'running', {
+      description: 'the first pass to start',
+    });
+    // Another execution of the job takes the run (BullMQ ran it twice) while the first pass's
+    // request is still waiting on the ESP; that request then answers 429.
+    const lifecycle = worker.app.get(SyncRunLifecycle);
+    expect((await lifecycle.startPass(runId, connectionId)).kind).toBe('started');
+
+    const job = await waitFor(async () => {
+      const found = await queue.getJob(runId);
+      return found && (await found.getState()) === 'failed' ? found : undefined;
+    });
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/pass/i);
+    // The lost pass recorded no 429 wait and wrote no row. Here nothing else drives the run (the
+    // "newer pass" was the test), so the job's end fails it, saying why: never left running.
+    const run = await waitFor(async () => {
+      const row = await runOf(runId);
+      return row.status === 'failed' ? row : undefined;
+    });
+    expect(run).toMatchObject({ passes: 2, rate_limited_ms: '0' });
+    expect(run.error_message).toMatch(/taken over by a newer pass/);
+    const [{ n }] = await dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM subscribers WHERE esp_connection_id = $1`,
+      [connectionId],
+    );
+    expect(n).toBe(0);
+    expect(await connectionOf(connectionId)).toMatchObject({ sync_status: 'error' });
+  });
 
   it('a transient 5xx burst is retried by BullMQ and the sync completes', async () => {
     fake.setFaults('beehiiv', LISTS.flaky, {
