@@ -54,6 +54,20 @@ export class SharedEnv implements EspSettings {
   })
   QUEUE_PREFIX = 'sn';
 
+  /** Attempts a sync job gets (a malformed page, a 5xx, a dropped connection each use one). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  SYNC_JOB_ATTEMPTS = 5;
+
+  /** First retry delay of a failed sync attempt; doubles each time (BullMQ exponential backoff). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  SYNC_JOB_BACKOFF_MS = 30_000;
+
   /** The key that encrypts new values: `<key id>:<base64 of 32 bytes>`. */
   @trimmed()
   @IsNamedEncryptionKey()

@@ -12,12 +12,30 @@ const RETENTION = {
   removeOnFail: { age: 7 * DAY_SECONDS, count: 5_000 },
 } satisfies DefaultJobOptions;
 
-export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
-  [QUEUE.subscriberSync]: {
-    ...RETENTION,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 30_000 },
-  },
+/** The job settings operators may change (SharedEnv: both apps add sync jobs). */
+export interface JobSettings {
+  SYNC_JOB_ATTEMPTS: number;
+  SYNC_JOB_BACKOFF_MS: number;
+}
+
+export const DEFAULT_JOB_SETTINGS: JobSettings = {
+  SYNC_JOB_ATTEMPTS: 5,
+  SYNC_JOB_BACKOFF_MS: 30_000,
+};
+
+/** Each queue's default job options (attempts, backoff, retention) under `settings`. */
+export function jobOptionsFor(settings: JobSettings): Record<QueueName, DefaultJobOptions> {
+  return {
+    [QUEUE.subscriberSync]: {
+      ...RETENTION,
+      attempts: settings.SYNC_JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: settings.SYNC_JOB_BACKOFF_MS },
+    },
+    ...FIXED_JOB_OPTIONS,
+  };
+}
+
+const FIXED_JOB_OPTIONS = {
   [QUEUE.domainEvents]: {
     ...RETENTION,
     attempts: 10,
@@ -33,4 +51,7 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     ...RETENTION,
     attempts: 1,
   },
-};
+} satisfies Record<Exclude<QueueName, typeof QUEUE.subscriberSync>, DefaultJobOptions>;
+
+/** The options with the default settings (tests' own producers, and documentation). */
+export const DEFAULT_JOB_OPTIONS = jobOptionsFor(DEFAULT_JOB_SETTINGS);

@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
-  DEFAULT_JOB_OPTIONS,
   JOB,
   JOB_RUN_STATUSES,
   JobRun,
@@ -85,7 +84,7 @@ export class JobRunDto {
    * A sync the worker has not recorded in `job_runs` yet, read from its sync run. `sync_runs`
    * does not count attempts: 0 until it starts, then at least 1.
    */
-  static fromSyncRun(run: SyncRun): JobRunDto {
+  static fromSyncRun(run: SyncRun, maxAttempts: number): JobRunDto {
     const finishedAt = run.completedAt?.toISOString() ?? null;
     return {
       id: run.id,
@@ -94,7 +93,7 @@ export class JobRunDto {
       name: JOB.syncPublication,
       status: SYNC_RUN_TO_JOB_STATUS[run.status],
       attempts: run.status === 'queued' ? 0 : 1,
-      maxAttempts: DEFAULT_JOB_OPTIONS[QUEUE.subscriberSync].attempts ?? 1,
+      maxAttempts,
       lastError: run.errorMessage,
       delayedUntil: null,
       startedAt: run.startedAt?.toISOString() ?? null,
