@@ -73,7 +73,7 @@ describe('JobProducer (real Redis)', () => {
       prefix: prefix.prefix,
     });
     const errors = new RedisErrorLog();
-    const logged = jest.spyOn(errors, 'log');
+    const logged = jest.spyOn(errors, 'log').mockImplementation(() => undefined);
     const offline = new JobProducer([unreachable], errors);
     offline.onModuleInit();
     try {
