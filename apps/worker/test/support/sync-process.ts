@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   DEFAULT_JOB_OPTIONS,
@@ -30,9 +31,12 @@ import { DataSource } from 'typeorm';
 type SyncData = JobPayloads[typeof JOB.syncPublication];
 
 const ENTRY = resolve(__dirname, '../../dist/main.js');
+const API_ENTRY = resolve(__dirname, '../../../api/dist/main.js');
 // Run from a directory without a .env file, so no developer setting leaks into the test.
 const CWD = resolve(__dirname, '..');
 const API_KEY = 'b-sync-process-key';
+/** The harness's own Postgres connections (`pg_stat_activity.application_name`). */
+export const HARNESS_APPLICATION_NAME = 'sync-harness';
 
 export interface SyncRunRow {
   status: string;
@@ -57,21 +61,32 @@ export class SyncProcessHarness {
     readonly syncs: Queue<SyncData>,
     private readonly secrets: { ENCRYPTION_KEY: string; HMAC_KEY: string },
     readonly encryption: EncryptionService,
+    /** The Redis the services and the harness use (the shared one unless a test brings its own). */
+    readonly redisUrl: string,
   ) {}
 
   private readonly processes: ServiceProcess[] = [];
   private users = 0;
 
-  static async create(lists: FakeListSpec[]): Promise<SyncProcessHarness> {
+  static async create(
+    lists: FakeListSpec[],
+    options: { redisUrl?: string } = {},
+  ): Promise<SyncProcessHarness> {
+    const redisUrl = options.redisUrl ?? testRedisUrl();
     const database = await createTestDatabase({ setup: runMigrations });
-    const queues = createTestQueuePrefix();
+    const queues = createTestQueuePrefix(redisUrl);
     const fake = await FakeEspServer.start({
       accounts: [{ esp: 'beehiiv', apiKey: API_KEY, lists }],
     });
-    const dataSource = new DataSource({ type: 'postgres', url: database.url });
+    // Named, so a test that terminates every backend of the database can spare the harness's own.
+    const dataSource = new DataSource({
+      type: 'postgres',
+      url: database.url,
+      applicationName: HARNESS_APPLICATION_NAME,
+    });
     await dataSource.initialize();
     const syncs = new Queue<SyncData>(QUEUE.subscriberSync, {
-      connection: { url: testRedisUrl() },
+      connection: { url: redisUrl },
       prefix: queues.prefix,
       defaultJobOptions: DEFAULT_JOB_OPTIONS[QUEUE.subscriberSync],
     });
@@ -84,6 +99,7 @@ export class SyncProcessHarness {
       syncs,
       secrets,
       EncryptionService.fromSettings(secrets),
+      redisUrl,
     );
   }
 
@@ -96,6 +112,7 @@ export class SyncProcessHarness {
       env: serviceEnv({
         databaseUrl: this.database.url,
         queuePrefix: this.queues.prefix,
+        redisUrl: this.redisUrl,
         extra: {
           ...this.secrets,
           OPS_PORT: String(opsPort),
@@ -107,6 +124,51 @@ export class SyncProcessHarness {
     });
     this.processes.push(worker);
     return worker;
+  }
+
+  /** Starts the built api against this harness; resolves with it and its base URL once healthy. */
+  async startApi(
+    extra: Record<string, string> = {},
+  ): Promise<{ api: ServiceProcess; url: string }> {
+    const port = await freePort();
+    const api = await startService({
+      entry: API_ENTRY,
+      cwd: CWD,
+      env: serviceEnv({
+        databaseUrl: this.database.url,
+        queuePrefix: this.queues.prefix,
+        redisUrl: this.redisUrl,
+        extra: { ...this.secrets, PORT: String(port), ...extra },
+      }),
+      readyUrl: `http://127.0.0.1:${port}/health`,
+    });
+    this.processes.push(api);
+    return { api, url: `http://127.0.0.1:${port}` };
+  }
+
+  /**
+   * A user with a session (bearer token, stored as the api stores it) and an active beehiiv
+   * connection on `publicationId` that has never synced: what an owner has before `POST /sync`.
+   */
+  async owner(
+    publicationId: string,
+  ): Promise<{ userId: string; connectionId: string; token: string }> {
+    this.users += 1;
+    const [user] = await this.dataSource.query<{ id: string }[]>(
+      `INSERT INTO users (email) VALUES ($1) RETURNING id`,
+      [`sync-owner-${this.users}@example.com`],
+    );
+    const token = randomBytes(32).toString('base64url');
+    await this.dataSource.query(
+      `INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, $2, now() + interval '1 day')`,
+      [user.id, createHash('sha256').update(token, 'utf8').digest('hex')],
+    );
+    const [connection] = await this.dataSource.query<{ id: string }[]>(
+      `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
+       VALUES ($1, 'beehiiv', $2, $3) RETURNING id`,
+      [user.id, this.encryption.encrypt(API_KEY), publicationId],
+    );
+    return { userId: user.id, connectionId: connection.id, token };
   }
 
   /** A user, an active beehiiv connection on `publicationId`, and a queued run (sync accepted). */
