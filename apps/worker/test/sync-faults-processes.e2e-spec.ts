@@ -6,7 +6,8 @@ const LISTS = {
   busy: { id: 'pub_busy', size: 5_000 },
   terminated: { id: 'pub_terminated', size: 4_000 },
   dead: { id: 'pub_dead', size: 2_000 },
-  outage: { id: 'pub_outage', size: 4_000 },
+  // Long enough (300 pages) that the sync is still paging well after Redis comes back.
+  outage: { id: 'pub_outage', size: 30_000 },
 };
 
 /** Quick retries, so a test sees several attempts; the same on the api and the worker. */
@@ -204,7 +205,7 @@ describe('worker process: Redis gone for longer than the job lock, mid-sync', ()
   beforeAll(async () => {
     redis = await RedisServer.start({ appendOnly: true });
     harness = await SyncProcessHarness.create(
-      [{ id: LISTS.outage.id, name: 'Outage', size: LISTS.outage.size, faults: { latencyMs: 40 } }],
+      [{ id: LISTS.outage.id, name: 'Outage', size: LISTS.outage.size, faults: { latencyMs: 60 } }],
       { redisUrl: redis.url },
     );
   });
@@ -225,9 +226,13 @@ describe('worker process: Redis gone for longer than the job lock, mid-sync', ()
 
     await redis.stop();
     await sleep(5_000); // more than two lock durations
+    expect((await harness.runOf(runId)).status).toBe('running');
     await redis.restart();
 
     const run = await harness.finished(runId, 90_000);
+    // The outage did outlast the lock: BullMQ's stalled check took the job from its first
+    // execution, and a second one (in the same process) took the run over.
+    expect((await harness.syncs.getJob(runId))?.stalledCounter).toBeGreaterThanOrEqual(1);
     expect(run).toMatchObject({
       status: 'success',
       subscriber_count: LISTS.outage.size,

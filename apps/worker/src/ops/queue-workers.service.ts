@@ -3,12 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { DiscoveryService } from '@nestjs/core';
 import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
 import { QueueName, RedisErrorLog, WorkerEnv, workerRedisOptions } from '@subscribernest/shared';
-import { Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
 import { JobAuditListener } from './job-audit.listener';
 import { describeJobError } from './job-error';
 import { JobHandback } from './job-handback';
+import { withOwnLock } from './job-lock-keeper';
 import { QueueProcessor } from './queue-processor';
 
 /** The drain time when JOB_DRAIN_TIMEOUT_MS is unset, as a share of SHUTDOWN_TIMEOUT_MS. */
@@ -132,7 +133,9 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
   /** The BullMQ worker of `processor`, stopped until `start()`, from the validated configuration. */
   private buildWorker(processor: QueueProcessor<QueueName>): Worker {
     const lockDuration = this.config.get('QUEUE_LOCK_DURATION_MS', { infer: true });
-    return new Worker(processor.queue, (job, token) => processor.process(job, token), {
+    const process = (job: Job, token?: string) =>
+      withOwnLock(job, token, lockDuration, () => processor.process(job, token));
+    return new Worker(processor.queue, process, {
       connection: workerRedisOptions(this.config.get('REDIS_URL', { infer: true })),
       prefix: this.config.get('QUEUE_PREFIX', { infer: true }),
       autorun: false,
