@@ -5,6 +5,7 @@ export * from './config/config.module';
 export * from './config/env.schema';
 export * from './config/grace-days';
 export * from './config/validate-env';
+export * from './database/pool-client-guard';
 export * from './database/data-source-options';
 export * from './database/database.module';
 export * from './database/run-migrations';

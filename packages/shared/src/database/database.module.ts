@@ -1,7 +1,9 @@
 import { DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
+import { guardPoolClients } from './pool-client-guard';
 
 /** TypeORM for a service, from the validated DATABASE_URL. */
 export function databaseModule(): DynamicModule {
@@ -15,5 +17,9 @@ export function databaseModule(): DynamicModule {
       retryDelay: 1_000,
       autoLoadEntities: false,
     }),
+    dataSourceFactory: async (options?: DataSourceOptions) => {
+      if (!options) throw new Error('TypeORM options missing');
+      return guardPoolClients(await new DataSource(options).initialize());
+    },
   });
 }
