@@ -353,6 +353,32 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       expect(names).toContain('scheduler-ticks');
     });
 
+    it('is read-only on every queue: no add, retry, clean, pause, empty or obliterate', async () => {
+      const board = '/admin/queues/api/queues';
+      const listed = await as(admin.token).get(board).expect(200);
+      const queues = (listed.body as { queues: { name: string; readOnlyMode: boolean }[] }).queues;
+      expect(queues.every((queue) => queue.readOnlyMode)).toBe(true);
+      const before = await emailQueue.count();
+      const writes: [string, string][] = [
+        ['post', `${board}/email/add`],
+        ['put', `${board}/email/retry/failed`],
+        ['put', `${board}/email/promote`],
+        ['put', `${board}/email/clean/failed`],
+        ['put', `${board}/email/pause`],
+        ['put', `${board}/email/empty`],
+        ['put', `${board}/subscriber-sync/obliterate`],
+      ];
+      for (const [method, path] of writes) {
+        const request = api
+          .http()
+          [method as 'post' | 'put'](path)
+          .set('authorization', `Bearer ${admin.token}`);
+        const response = await request.send({ name: 'login-code', data: {} });
+        expect({ path, status: response.status }).toEqual({ path, status: 405 });
+      }
+      expect(await emailQueue.count()).toBe(before);
+    });
+
     describe('browser session cookie', () => {
       let session: SignedIn;
       let cookie: string;

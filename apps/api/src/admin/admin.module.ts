@@ -59,7 +59,15 @@ import { SchedulersService } from './schedulers.service';
         boardOptions: { uiConfig: { boardTitle: 'SubscriberNest queues' } },
       }),
     }),
-    BullBoardModule.forFeature(...QUEUE_NAMES.map((name) => ({ name, adapter: BullMQAdapter }))),
+    // Read-only on every queue: a writable board could add or edit jobs (e.g. an email job) and
+    // act outside the audited admin routes; retries and manual ticks go through those routes.
+    BullBoardModule.forFeature(
+      ...QUEUE_NAMES.map((name) => ({
+        name,
+        adapter: BullMQAdapter,
+        options: { readOnlyMode: true },
+      })),
+    ),
   ],
   controllers: [
     DeadLetterController,
