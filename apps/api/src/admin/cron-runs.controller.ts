@@ -15,6 +15,7 @@ import { AdminOnly } from '../auth/roles.decorator';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { UuidParam } from '../http/uuid-param.decorator';
 import { CronRunsService } from './cron-runs.service';
+import { adminPage } from './dto/admin-page.dto';
 import { CronRunDto, CronRunPageDto, CronRunRerunAcceptedDto } from './dto/cron-run.dto';
 import { CronRunQueryDto } from './dto/cron-run-query.dto';
 
@@ -30,13 +31,11 @@ export class CronRunsController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad name, status, page or limit' })
   async list(@Query() query: CronRunQueryDto): Promise<CronRunPageDto> {
     const { rows, total } = await this.cronRuns.list(query);
-    return {
-      data: rows.map((run) => CronRunDto.from(run)),
+    return adminPage(
+      rows.map((run) => CronRunDto.from(run)),
       total,
-      page: query.page,
-      limit: query.limit,
-      totalPages: Math.ceil(total / query.limit),
-    };
+      query,
+    );
   }
 
   @Post(':id/rerun')

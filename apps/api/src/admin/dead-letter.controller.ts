@@ -15,6 +15,7 @@ import { AdminOnly } from '../auth/roles.decorator';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { UuidParam } from '../http/uuid-param.decorator';
 import { JobRunDto } from '../jobs/dto/job-run.dto';
+import { adminPage } from './dto/admin-page.dto';
 import { DeadJobRetriedDto } from './dto/dead-job-retried.dto';
 import { DeadLetterPageDto } from './dto/dead-letter-page.dto';
 import { DeadLetterQueryDto } from './dto/dead-letter-query.dto';
@@ -32,13 +33,11 @@ export class DeadLetterController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad page or limit' })
   async list(@Query() query: DeadLetterQueryDto): Promise<DeadLetterPageDto> {
     const { rows, total } = await this.deadLetter.list(query.page, query.limit);
-    return {
-      data: rows.map((run) => ({ ...JobRunDto.from(run), userId: run.userId })),
+    return adminPage(
+      rows.map((run) => ({ ...JobRunDto.from(run), userId: run.userId })),
       total,
-      page: query.page,
-      limit: query.limit,
-      totalPages: Math.ceil(total / query.limit),
-    };
+      query,
+    );
   }
 
   @Post(':id/retry')

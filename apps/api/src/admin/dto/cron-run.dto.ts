@@ -6,6 +6,7 @@ import {
   CronRunStatus,
   CronRunTrigger,
 } from '@subscribernest/shared';
+import { AdminPageFieldsDto } from './admin-page.dto';
 
 /** One cron tick as recorded in `cron_runs` (its lease token stays inside). */
 export class CronRunDto {
@@ -73,21 +74,9 @@ export class CronRunDto {
 }
 
 /** One page of cron ticks, newest tick first. */
-export class CronRunPageDto {
+export class CronRunPageDto extends AdminPageFieldsDto {
   @ApiProperty({ type: [CronRunDto] })
   data: CronRunDto[];
-
-  @ApiProperty({ description: 'Ticks matching the filters' })
-  total: number;
-
-  @ApiProperty()
-  page: number;
-
-  @ApiProperty()
-  limit: number;
-
-  @ApiProperty()
-  totalPages: number;
 }
 
 export class CronRunRerunAcceptedDto {

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { JobRunDto } from '../../jobs/dto/job-run.dto';
+import { AdminPageFieldsDto } from './admin-page.dto';
 
 /** A dead job, with whose it is. */
 export class DeadJobDto extends JobRunDto {
@@ -8,19 +9,7 @@ export class DeadJobDto extends JobRunDto {
 }
 
 /** One page of the dead-letter list, newest first. */
-export class DeadLetterPageDto {
+export class DeadLetterPageDto extends AdminPageFieldsDto {
   @ApiProperty({ type: [DeadJobDto] })
   data: DeadJobDto[];
-
-  @ApiProperty({ description: 'Dead jobs in all' })
-  total: number;
-
-  @ApiProperty()
-  page: number;
-
-  @ApiProperty()
-  limit: number;
-
-  @ApiProperty()
-  totalPages: number;
 }
