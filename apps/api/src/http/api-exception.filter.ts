@@ -32,6 +32,13 @@ function answer(status: number, message: string | string[]): ErrorAnswer {
   };
 }
 
+/** A 503 that tells the client when to try again. */
+function unavailable(message: string, retryAfterSeconds: number): ErrorAnswer {
+  const result = answer(HttpStatus.SERVICE_UNAVAILABLE, message);
+  result.headers['Retry-After'] = String(retryAfterSeconds);
+  return result;
+}
+
 /** Errors such as body-parser's (`http-errors`): a 4xx status with a message safe to show. */
 function isExposedClientError(error: unknown): error is { status: number; message: string } {
   if (!(error instanceof Error)) return false;
@@ -137,12 +144,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
         route,
         err: { type: (exception as Error).name, message: (exception as Error).message },
       });
-      const unavailable = answer(
-        HttpStatus.SERVICE_UNAVAILABLE,
+      return unavailable(
         'The database is briefly unavailable; try again shortly',
+        DATABASE_RETRY_AFTER_SECONDS,
       );
-      unavailable.headers['Retry-After'] = String(DATABASE_RETRY_AFTER_SECONDS);
-      return unavailable;
     }
 
     if (exception instanceof QueueUnavailableError) {
@@ -152,12 +157,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
         queue: exception.queue,
         reason: exception.message,
       });
-      const unavailable = answer(
-        HttpStatus.SERVICE_UNAVAILABLE,
+      return unavailable(
         'The job queue (Redis) is unavailable; try again later',
+        QUEUE_RETRY_AFTER_SECONDS,
       );
-      unavailable.headers['Retry-After'] = String(QUEUE_RETRY_AFTER_SECONDS);
-      return unavailable;
     }
 
     if (exception instanceof DecryptionError) {
