@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { JobRunStatus } from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { describeJobError } from './job-error';
@@ -59,17 +60,11 @@ export class JobAuditListener {
    */
   handedBack(queue: string, jobId: string, reason: string): void {
     this.logger.warn({ queue, jobId, reason }, 'job handed back to the queue');
-    this.track(
-      this.runs.markHandedBack(queue, jobId, reason).then(
-        () => undefined,
-        (error: unknown) => {
-          this.logger.error(
-            { queue, jobId, status: 'queued', error: describeJobError(error) },
-            'could not write the job audit row',
-          );
-        },
-      ),
-    );
+    void this.track(this.runs.markHandedBack(queue, jobId, reason), {
+      queue,
+      jobId,
+      status: 'queued',
+    });
   }
 
   /**
@@ -79,17 +74,11 @@ export class JobAuditListener {
    */
   async delayed(queue: string, jobId: string, until: Date, reason: string): Promise<void> {
     this.logger.info({ queue, jobId, delayedUntil: until.toISOString(), reason }, 'job delayed');
-    const write = this.runs.markDelayed(queue, jobId, until, reason).then(
-      () => undefined,
-      (error: unknown) => {
-        this.logger.error(
-          { queue, jobId, status: 'delayed', error: describeJobError(error) },
-          'could not write the job audit row',
-        );
-      },
-    );
-    this.track(write);
-    await write;
+    await this.track(this.runs.markDelayed(queue, jobId, until, reason), {
+      queue,
+      jobId,
+      status: 'delayed',
+    });
   }
 
   /** Resolves once every audit write started so far has settled (called on shutdown). */
@@ -172,23 +161,33 @@ export class JobAuditListener {
   }
 
   private write(run: JobRunRecord): void {
-    this.track(
-      this.runs.record(run).catch((error: unknown) => {
+    void this.track(this.runs.record(run), run);
+  }
+
+  /**
+   * Keeps `write` in the set shutdown drains and logs its failure (naming the row, never the
+   * payload); the returned promise settles with it and never rejects.
+   */
+  private track(
+    write: Promise<unknown>,
+    row: { queue: string; jobId: string; status: JobRunStatus },
+  ): Promise<void> {
+    const settled = write.then(
+      () => undefined,
+      (error: unknown) => {
         this.logger.error(
           {
-            queue: run.queue,
-            jobId: run.jobId,
-            status: run.status,
+            queue: row.queue,
+            jobId: row.jobId,
+            status: row.status,
             error: describeJobError(error),
           },
           'could not write the job audit row',
         );
-      }),
+      },
     );
-  }
-
-  private track(write: Promise<void>): void {
-    this.pending.add(write);
-    void write.finally(() => this.pending.delete(write));
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
+    return settled;
   }
 }
