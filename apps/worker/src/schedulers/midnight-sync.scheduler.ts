@@ -11,7 +11,13 @@ import {
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { describeJobError } from '../ops/job-error';
-import { CronClaim, CronTickOutcome, CronTickResult, CronTicksService } from './cron-ticks.service';
+import {
+  CronClaim,
+  CronTickHandler,
+  CronTickOutcome,
+  CronTickResult,
+  CronTicksService,
+} from './cron-ticks.service';
 
 /** Every day at 00:00 UTC (ARCHITECTURE §5). */
 export const MIDNIGHT_SYNC_SCHEDULE = '0 0 * * *';
@@ -32,6 +38,8 @@ export const MIDNIGHT_SYNC_PAGE_SIZE = 1_000;
 @Injectable()
 export class SyncSchedulerService implements OnApplicationBootstrap {
   private readonly enabled: boolean;
+  /** What a tick of this cron does, however it was triggered (also registered for re-runs). */
+  private readonly fanOut: CronTickHandler = (claim) => this.queueSyncs(claim);
 
   constructor(
     private readonly ticks: CronTicksService,
@@ -41,7 +49,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
     @InjectPinoLogger(SyncSchedulerService.name) private readonly logger: PinoLogger,
   ) {
     this.enabled = config.get('CRONS_ENABLED', { infer: true }) === 'true';
-    ticks.register(CRON.midnightSync, (claim) => this.queueSyncs(claim));
+    ticks.register(CRON.midnightSync, this.fanOut);
   }
 
   // `cron` calls this with its own arguments, so the clock is read here, not taken as a parameter.
@@ -61,21 +69,11 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
   }
 
   runScheduled(now: Date): Promise<CronTickResult> {
-    return this.ticks.runScheduled(
-      CRON.midnightSync,
-      MIDNIGHT_SYNC_SCHEDULE,
-      (claim) => this.queueSyncs(claim),
-      now,
-    );
+    return this.ticks.runScheduled(CRON.midnightSync, MIDNIGHT_SYNC_SCHEDULE, this.fanOut, now);
   }
 
   catchUp(now: Date): Promise<CronTickResult> {
-    return this.ticks.catchUp(
-      CRON.midnightSync,
-      MIDNIGHT_SYNC_SCHEDULE,
-      (claim) => this.queueSyncs(claim),
-      now,
-    );
+    return this.ticks.catchUp(CRON.midnightSync, MIDNIGHT_SYNC_SCHEDULE, this.fanOut, now);
   }
 
   /** The fan-out of one claimed tick (scheduled, caught up or manual). */
