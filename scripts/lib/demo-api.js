@@ -62,15 +62,25 @@ async function main() {
   const token = signedIn.body.token;
   console.log(`POST /auth/verify-code -> ${signedIn.status}, user ${signedIn.body.user.email}`);
 
-  let connection = await call(
-    'POST',
-    '/esp-connections',
-    { espType: 'beehiiv', apiKey: FAKE_ESP_DEMO_KEYS.beehiiv, publicationId: 'pub_demo' },
-    token,
-  );
+  const connect = () =>
+    call(
+      'POST',
+      '/esp-connections',
+      { espType: 'beehiiv', apiKey: FAKE_ESP_DEMO_KEYS.beehiiv, publicationId: 'pub_demo' },
+      token,
+    );
+  let connection = await connect();
   if (connection.status === 409) {
+    // An earlier demo's connection: possibly from another checkout sharing this database, whose
+    // .env held other keys (its stored key and addresses would not decrypt here). Start afresh.
     const all = await call('GET', '/esp-connections', undefined, token);
-    connection = { status: 409, body: all.body.find((c) => c.publicationId === 'pub_demo') };
+    const earlier = all.body.find((c) => c.publicationId === 'pub_demo');
+    const removed = await call('DELETE', `/esp-connections/${earlier.id}`, undefined, token);
+    console.log(`DELETE /esp-connections/:id (an earlier demo's) -> ${removed.status}`);
+    connection = await connect();
+  }
+  if (connection.status !== 201) {
+    throw new Error(`POST /esp-connections answered ${connection.status}`);
   }
   const id = connection.body.id;
   console.log(
