@@ -3,6 +3,7 @@ import { JOB, QUEUE } from '@subscribernest/shared';
 import { freePort } from '@subscribernest/testkit';
 import { LoginCodeService } from '../src/auth/login-code.service';
 import { startTestApi, TestApi } from './support/test-api';
+import { waitingLoginCode } from './support/login-code-row';
 
 /** Well under a hang, well over the bounded waits for Redis (3 s to connect). */
 const ANSWER_WITHIN_MS = 8_000;
@@ -33,7 +34,8 @@ describe('admin routes with Redis unreachable (real app)', () => {
     api = await startTestApi({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
     // send-code needs Redis (the email queue): take a code straight from the service instead.
     const email = 'admin-without-redis@example.com';
-    const { code } = await api.app.get(LoginCodeService).issue(email, null);
+    const issued = await api.app.get(LoginCodeService).issue(email, null);
+    const code = await waitingLoginCode(api.dataSource, api.encryption, issued.id);
     const signedIn = await api.http().post('/auth/verify-code').send({ email, code }).expect(200);
     token = signedIn.body.token;
     await api.dataSource.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [

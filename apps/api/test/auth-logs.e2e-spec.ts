@@ -11,6 +11,7 @@ import {
   testRedisUrl,
 } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
+import { waitingLoginCodeAt } from './support/login-code-row';
 
 const ENTRY = resolve(__dirname, '../dist/main.js');
 const CWD = resolve(__dirname);
@@ -68,7 +69,11 @@ describe('auth logs (api process)', () => {
     try {
       expect((await post('/auth/send-code', JSON.stringify({ email }))).status).toBe(200);
       const [job] = await emailQueue.getJobs(['waiting', 'prioritized', 'delayed']);
-      code = encryption.decrypt((job.data as JobPayloads['login-code']).codeEncrypted);
+      code = await waitingLoginCodeAt(
+        database.url,
+        encryption,
+        (job.data as JobPayloads['login-code']).loginCodeId,
+      );
 
       const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
       expect((await post('/auth/verify-code', JSON.stringify({ email, code: wrong }))).status).toBe(

@@ -12,6 +12,7 @@ import {
   testRedisUrl,
 } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
+import { waitingLoginCodeAt } from './support/login-code-row';
 import { espEnv, FAKE_ACCOUNTS, KEYS } from './support/fake-esp-api';
 
 const ENTRY = resolve(__dirname, '../dist/main.js');
@@ -80,7 +81,11 @@ describe('ESP connection logs (api process)', () => {
       const email = 'logs@example.com';
       expect(await call('POST', '/auth/send-code', { email })).toBe(200);
       const [job] = await emailQueue.getJobs(['waiting', 'prioritized', 'delayed']);
-      const code = encryption.decrypt((job.data as JobPayloads['login-code']).codeEncrypted);
+      const code = await waitingLoginCodeAt(
+        database.url,
+        encryption,
+        (job.data as JobPayloads['login-code']).loginCodeId,
+      );
       const signIn = await fetch(`http://127.0.0.1:${port}/auth/verify-code`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -3,6 +3,7 @@ import { freePort, testRedisUrl } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
 import { LoginCodeService } from '../src/auth/login-code.service';
 import { EspTestApi, KEYS, startEspTestApi } from './support/fake-esp-api';
+import { waitingLoginCode } from './support/login-code-row';
 import { TcpProxy } from './support/tcp-proxy';
 
 interface OutboxRow {
@@ -46,7 +47,8 @@ describe('manual sync with Redis unavailable (real app)', () => {
     });
     // send-code needs Redis (the email queue): take a code straight from the service instead.
     const email = 'no-redis@example.com';
-    const { code } = await api().app.get(LoginCodeService).issue(email, null);
+    const issued = await api().app.get(LoginCodeService).issue(email, null);
+    const code = await waitingLoginCode(api().dataSource, api().encryption, issued.id);
     const signedIn = await api().http().post('/auth/verify-code').send({ email, code }).expect(200);
     token = (signedIn.body as { token: string }).token;
   });

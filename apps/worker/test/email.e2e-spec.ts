@@ -27,6 +27,12 @@ import {
 } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
+import {
+  insertLoginCode,
+  insertSignIn,
+  LoginCodeRow,
+  loginCodeCiphertext,
+} from './support/email-rows';
 
 const ENTRY = resolve(__dirname, '../dist/main.js');
 // Run from a directory with no .env file, so no developer setting leaks into the test.
@@ -95,14 +101,15 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
     await queues?.cleanup();
   });
 
-  const loginCodeJob = (address: string, code: string, expiresInMs = 10 * 60_000) => {
+  /** A code as the api leaves it (row with the encrypted code) and the job it queues: ids only. */
+  const loginCodeJob = async (address: string, code: string, row: Partial<LoginCodeRow> = {}) => {
     secrets.push(address, code);
-    const payload: JobPayloads[typeof JOB.loginCode] = {
-      loginCodeId: randomUUID(),
-      emailEncrypted: encryption.encrypt(address),
-      codeEncrypted: encryption.encrypt(code),
-      expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
-    };
+    const loginCodeId = await insertLoginCode(dataSource, encryption, {
+      email: address,
+      code,
+      ...row,
+    });
+    const payload: JobPayloads[typeof JOB.loginCode] = { loginCodeId };
     return payload;
   };
 
@@ -118,7 +125,7 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
   it('delivers a login code to the right address with the code, validity and an ignore line', async () => {
     const address = newAddress();
     const code = newCode();
-    const payload = loginCodeJob(address, code);
+    const payload = await loginCodeJob(address, code);
     // As the api adds it: job id = login code id, the queue's default options.
     await email.add(JOB.loginCode, payload, { jobId: payload.loginCodeId });
 
@@ -135,20 +142,20 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
 
     const run = await runOf(payload.loginCodeId, 'completed');
     expect(run).toMatchObject({ name: JOB.loginCode, attempts: 1, maxAttempts: 5 });
+    // Mailed: the ciphertext is gone, so the same job run again (BullMQ, an operator) sends nothing.
+    expect(await loginCodeCiphertext(dataSource, payload.loginCodeId)).toBeNull();
   });
 
   it('sends a sign-in notification with the time in UTC, IP, user agent and a "not you?" line', async () => {
     const address = newAddress();
     secrets.push(address);
     const userAgent = 'Mozilla/5.0 (X11; Linux x86_64) <Firefox>';
-    const payload: JobPayloads[typeof JOB.signInNotification] = {
-      userId: randomUUID(),
-      sessionId: randomUUID(),
-      emailEncrypted: encryption.encrypt(address),
-      signedInAt: '2026-11-24T09:05:03.120Z',
+    const payload: JobPayloads[typeof JOB.signInNotification] = await insertSignIn(dataSource, {
+      email: address,
+      signedInAt: new Date('2026-11-24T09:05:03.120Z'),
       ip: '203.0.113.7',
       userAgent,
-    };
+    });
     await email.add(JOB.signInNotification, payload, { jobId: payload.sessionId });
 
     const message = await smtp.waitForMessage((m) => m.to.includes(address));
@@ -168,7 +175,7 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
   it('retries after transient 4xx answers and then delivers', async () => {
     const address = newAddress();
     const code = newCode();
-    const payload = loginCodeJob(address, code);
+    const payload = await loginCodeJob(address, code);
     smtp.failNext(2, 451);
     await email.add(JOB.loginCode, payload, {
       jobId: payload.loginCodeId,
@@ -184,7 +191,7 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
 
   it('ends dead in job_runs after the last failed attempt, with a masked error log', async () => {
     const address = newAddress();
-    const payload = loginCodeJob(address, newCode());
+    const payload = await loginCodeJob(address, newCode());
     smtp.failNext(3, 550);
     await email.add(JOB.loginCode, payload, {
       jobId: payload.loginCodeId,
@@ -207,20 +214,82 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
     expect(final).toMatchObject({ level: 50, maskedEmail: maskEmail(address), attempt: 3 });
   });
 
-  it('skips a login code that expired before it could be sent', async () => {
-    const address = newAddress();
-    const payload = loginCodeJob(address, newCode(), -1_000);
-    await email.add(JOB.loginCode, payload, { jobId: payload.loginCodeId });
+  /** The refusal the worker logged for a job, once its run completed without sending. */
+  const refusalOf = async (jobId: string, address?: string) => {
+    const run = await runOf(jobId, 'completed');
+    if (address) expect(smtp.messages.some((m) => m.to.includes(address))).toBe(false);
+    const line = await waitFor(() =>
+      logLines(worker).find((l) => l.jobId === jobId && String(l.msg).startsWith('email not sent')),
+    );
+    return { run, line };
+  };
 
-    await runOf(payload.loginCodeId, 'completed');
-    expect(smtp.messages.some((m) => m.to.includes(address))).toBe(false);
-    expect(
-      logLines(worker).find(
-        (line) =>
-          line.msg === 'login code expired before it could be sent: skipped' &&
-          line.loginCodeId === payload.loginCodeId,
-      ),
-    ).toMatchObject({ maskedEmail: maskEmail(address) });
+  it.each([
+    ['expired', { expiresInMs: -1_000 }, 'the login code expired before it could be sent'],
+    ['consumed', { consumed: true }, 'the login code was already used'],
+  ] as const)(
+    'refuses a %s login code: nothing sent, the reason logged',
+    async (reason, row, msg) => {
+      const address = newAddress();
+      const payload = await loginCodeJob(address, newCode(), row);
+      await email.add(JOB.loginCode, payload, { jobId: payload.loginCodeId });
+      const { run, line } = await refusalOf(payload.loginCodeId, address);
+      expect(line).toMatchObject({ level: 40, reason, msg: `email not sent: ${msg}` });
+      expect(run.attempts).toBe(1);
+    },
+  );
+
+  it('refuses a code superseded by a newer one for the same address, and drops its ciphertext', async () => {
+    const address = newAddress();
+    const older = await loginCodeJob(address, newCode(), {
+      createdAt: new Date(Date.now() - 60_000),
+    });
+    await loginCodeJob(address, newCode());
+    await email.add(JOB.loginCode, older, { jobId: older.loginCodeId });
+    const { line } = await refusalOf(older.loginCodeId, address);
+    expect(line.reason).toBe('superseded');
+    expect(await loginCodeCiphertext(dataSource, older.loginCodeId)).toBeNull();
+  });
+
+  it('refuses a job naming no login code, or a code it already sent', async () => {
+    const unknown = randomUUID();
+    await email.add(JOB.loginCode, { loginCodeId: unknown }, { jobId: unknown });
+    expect((await refusalOf(unknown)).line.reason).toBe('missing');
+    await email.add(JOB.loginCode, { loginCodeId: 'not-a-uuid' }, { jobId: 'not-a-uuid' });
+    expect((await refusalOf('not-a-uuid')).line.reason).toBe('missing');
+
+    // An operator (or a forged job) replays a sent code under a new job id: nothing goes out.
+    const address = newAddress();
+    const sent = await loginCodeJob(address, newCode());
+    await email.add(JOB.loginCode, sent, { jobId: sent.loginCodeId });
+    await smtp.waitForMessage((m) => m.to.includes(address));
+    await runOf(sent.loginCodeId, 'completed');
+    const replayId = `${sent.loginCodeId}-again`;
+    await email.add(JOB.loginCode, sent, { jobId: replayId });
+    expect((await refusalOf(replayId)).line.reason).toBe('no-code');
+    expect(smtp.messages.filter((m) => m.to.includes(address))).toHaveLength(1);
+  });
+
+  it('sends to the address on the row, whatever else a forged payload carries', async () => {
+    const address = newAddress();
+    const attacker = 'attacker@evil.example';
+    const payload = await loginCodeJob(address, newCode());
+    const forged = { ...payload, email: attacker, to: attacker, emailEncrypted: attacker };
+    await email.add(JOB.loginCode, forged, { jobId: payload.loginCodeId });
+    const message = await smtp.waitForMessage((m) => m.to.includes(address));
+    expect(message.to).toEqual([address]);
+    expect(smtp.messages.some((m) => m.to.includes(attacker))).toBe(false);
+  });
+
+  it("refuses a sign-in notification whose session is gone or is not the user's", async () => {
+    const address = newAddress();
+    const { userId, sessionId } = await insertSignIn(dataSource, { email: address });
+    const stranger = randomUUID();
+    await email.add(JOB.signInNotification, { userId: stranger, sessionId }, { jobId: 'n-1' });
+    expect((await refusalOf('n-1', address)).line.reason).toBe('no-session');
+    await dataSource.query('DELETE FROM users WHERE id = $1', [userId]);
+    await email.add(JOB.signInNotification, { userId, sessionId }, { jobId: 'n-2' });
+    expect((await refusalOf('n-2', address)).line.reason).toBe('no-session');
   });
 
   it('never writes a plaintext address or code to its logs', () => {
@@ -266,6 +335,7 @@ describe('email without SMTP_URL (built worker)', () => {
       prefix: queues.prefix,
       defaultJobOptions: DEFAULT_JOB_OPTIONS[QUEUE.email],
     });
+    const db = await new DataSource({ type: 'postgres', url: database.url }).initialize();
     const worker = await startService({
       entry: ENTRY,
       cwd: CWD,
@@ -275,17 +345,8 @@ describe('email without SMTP_URL (built worker)', () => {
     try {
       const address = newAddress();
       const code = newCode();
-      const loginCodeId = randomUUID();
-      await email.add(
-        JOB.loginCode,
-        {
-          loginCodeId,
-          emailEncrypted: encryption.encrypt(address),
-          codeEncrypted: encryption.encrypt(code),
-          expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
-        },
-        { jobId: loginCodeId },
-      );
+      const loginCodeId = await insertLoginCode(db, encryption, { email: address, code });
+      await email.add(JOB.loginCode, { loginCodeId }, { jobId: loginCodeId });
 
       const logged = await waitFor(() =>
         logLines(worker).find(
@@ -308,6 +369,7 @@ describe('email without SMTP_URL (built worker)', () => {
     } finally {
       await worker.stop('SIGTERM');
       await email.close();
+      await db.destroy();
     }
   });
 

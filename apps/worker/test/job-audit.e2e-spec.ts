@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { EncryptionService, JOB, JobPayloads, JobRun, QUEUE } from '@subscribernest/shared';
+import { JOB, JobPayloads, JobRun, QUEUE } from '@subscribernest/shared';
 import { FakeSmtpServer, waitFor } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
+import { insertSignIn } from './support/email-rows';
 import { startTestWorker, TestWorker } from './support/test-worker';
 
 /**
@@ -12,13 +12,11 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
   let smtp: FakeSmtpServer;
   let worker: TestWorker;
   let email: Queue;
-  let encryption: EncryptionService;
 
   beforeAll(async () => {
     smtp = await FakeSmtpServer.start();
     worker = await startTestWorker({ env: { SMTP_URL: smtp.url } });
     email = worker.queue(QUEUE.email);
-    encryption = worker.app.get(EncryptionService);
   });
 
   afterAll(async () => {
@@ -26,14 +24,9 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
     await smtp?.stop();
   });
 
-  const notification = (address: string): JobPayloads[typeof JOB.signInNotification] => ({
-    userId: randomUUID(),
-    sessionId: randomUUID(),
-    emailEncrypted: encryption.encrypt(address),
-    signedInAt: new Date().toISOString(),
-    ip: null,
-    userAgent: null,
-  });
+  /** A sign-in (user and session rows) and the notification job naming it. */
+  const notification = (address: string): Promise<JobPayloads[typeof JOB.signInNotification]> =>
+    insertSignIn(worker.dataSource, { email: address });
 
   const runOf = (jobId: string, status: JobRun['status']) =>
     waitFor(
@@ -47,7 +40,7 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
     );
 
   it('records a completed job with its owner and timings', async () => {
-    const payload = notification('audit-ok@example.com');
+    const payload = await notification('audit-ok@example.com');
     const before = Date.now();
     await email.add(JOB.signInNotification, payload, { jobId: payload.sessionId });
 
@@ -66,7 +59,7 @@ describe('job_runs audit, written from worker events (real Postgres and Redis)',
 
   it('records each failed attempt, then dead after the last one, with no address in the error', async () => {
     const address = 'jane.doe@example.com';
-    const payload = notification(address);
+    const payload = await notification(address);
     smtp.failNext(2, 451);
     await email.add(JOB.signInNotification, payload, {
       jobId: payload.sessionId,

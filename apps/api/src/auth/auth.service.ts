@@ -4,14 +4,7 @@ import {
   ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
-import {
-  EncryptionService,
-  JOB,
-  JobProducer,
-  maskEmail,
-  QueueUnavailableError,
-  User,
-} from '@subscribernest/shared';
+import { JOB, JobProducer, maskEmail, QueueUnavailableError, User } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { normaliseEmail } from './login-code';
 import { LoginCodeService } from './login-code.service';
@@ -19,8 +12,9 @@ import { SessionClient, SessionService } from './session.service';
 import { UserRepository } from './user.repository';
 
 /**
- * Sign-in by one-time email code. Mail is never sent here: the code and the address travel to the
- * worker's `email` queue encrypted. Logs name addresses masked only, and never a code or token.
+ * Sign-in by one-time email code. Mail is never sent here: the worker's `email` queue gets the
+ * login code's id and reads the address and the (encrypted) code from Postgres. Logs name
+ * addresses masked only, and never a code or token.
  */
 @Injectable()
 export class AuthService {
@@ -29,7 +23,6 @@ export class AuthService {
     private readonly sessions: SessionService,
     private readonly users: UserRepository,
     private readonly queues: JobProducer,
-    private readonly encryption: EncryptionService,
     @InjectPinoLogger(AuthService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -40,18 +33,9 @@ export class AuthService {
   async sendCode(rawEmail: string, ip: string | null): Promise<void> {
     const email = normaliseEmail(rawEmail);
     const maskedEmail = maskEmail(email);
-    const { loginCode, code } = await this.codes.issue(email, ip);
+    const loginCode = await this.codes.issue(email, ip);
     try {
-      await this.queues.add(
-        JOB.loginCode,
-        {
-          loginCodeId: loginCode.id,
-          emailEncrypted: this.encryption.encrypt(email),
-          codeEncrypted: this.encryption.encrypt(code),
-          expiresAt: loginCode.expiresAt.toISOString(),
-        },
-        loginCode.id,
-      );
+      await this.queues.add(JOB.loginCode, { loginCodeId: loginCode.id }, loginCode.id);
     } catch (error) {
       if (!(error instanceof QueueUnavailableError)) throw error;
       await this.codes.discard(loginCode.id);
@@ -80,13 +64,19 @@ export class AuthService {
     const { user, created } = await this.users.findOrCreateByEmail(email);
     const { token, session } = await this.sessions.start(user.id, client);
     this.logger.info({ userId: user.id, sessionId: session.id, created }, 'Signed in');
-    await this.queueSignInNotification(user, session.id, session.createdAt, client);
+    await this.queueSignInNotification(user.id, session.id);
     return { token, user };
   }
 
   async logout(sessionId: string): Promise<void> {
     await this.sessions.revoke(sessionId);
     this.logger.info({ sessionId }, 'Signed out');
+  }
+
+  async logoutEverywhere(userId: string, sessionId: string): Promise<number> {
+    const revoked = await this.sessions.revokeAllOf(userId);
+    this.logger.info({ userId, sessionId, revoked }, 'Signed out everywhere');
+    return revoked;
   }
 
   async completeOnboarding(userId: string): Promise<User> {
@@ -99,29 +89,13 @@ export class AuthService {
    * The "new sign-in" email, at most once per session (job id = session id). Best effort: a Redis
    * outage must not undo a sign-in that already happened, so it is logged and skipped.
    */
-  private async queueSignInNotification(
-    user: User,
-    sessionId: string,
-    signedInAt: Date,
-    client: SessionClient,
-  ): Promise<void> {
+  private async queueSignInNotification(userId: string, sessionId: string): Promise<void> {
     try {
-      await this.queues.add(
-        JOB.signInNotification,
-        {
-          userId: user.id,
-          sessionId,
-          emailEncrypted: this.encryption.encrypt(user.email),
-          signedInAt: signedInAt.toISOString(),
-          ip: client.ip,
-          userAgent: client.userAgent,
-        },
-        sessionId,
-      );
+      await this.queues.add(JOB.signInNotification, { userId, sessionId }, sessionId);
     } catch (error) {
       if (!(error instanceof QueueUnavailableError)) throw error;
       this.logger.warn(
-        { userId: user.id, sessionId, reason: error.message },
+        { userId, sessionId, reason: error.message },
         'Sign-in notification not queued: the email queue is unavailable',
       );
     }

@@ -3,11 +3,17 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { LoginCode } from '@subscribernest/shared';
 import { IsNull, LessThan, Raw, Repository } from 'typeorm';
 
-export type NewLoginCode = Pick<LoginCode, 'email' | 'codeHash' | 'expiresAt' | 'requestedIp'>;
+export type NewLoginCode = Pick<
+  LoginCode,
+  'email' | 'codeHash' | 'codeEncrypted' | 'expiresAt' | 'requestedIp'
+>;
 
 export type IssueResult = { issued: LoginCode } | { retryAfterSeconds: number };
 
-/** Queries on `login_codes`. Only code hashes are stored; `email` is already normalised. */
+/**
+ * Queries on `login_codes`; `email` is already normalised. The code's ciphertext is kept only
+ * while the code can still be mailed and used: every write that ends a code clears it.
+ */
 @Injectable()
 export class LoginCodeRepository {
   constructor(@InjectRepository(LoginCode) private readonly codes: Repository<LoginCode>) {}
@@ -36,6 +42,12 @@ export class LoginCodeRepository {
       if (window && window.count >= limit.limit) {
         return { retryAfterSeconds: Math.max(1, window.retry_after ?? 1) };
       }
+      // Only the newest code signs in, so older ones will never be mailed or used again.
+      await manager.query(
+        `UPDATE login_codes SET code_encrypted = NULL
+          WHERE email = $1 AND code_encrypted IS NOT NULL`,
+        [values.email],
+      );
       const issued = await manager.save(manager.create(LoginCode, values));
       return { issued };
     });
@@ -46,12 +58,15 @@ export class LoginCodeRepository {
     return this.codes.findOne({ where: { email }, order: { createdAt: 'DESC' } });
   }
 
-  /** Counts a wrong guess, never beyond `maxAttempts`. */
+  /** Counts a wrong guess, never beyond `maxAttempts`; the last one locks the code for good. */
   async recordFailedAttempt(id: string, maxAttempts: number): Promise<void> {
-    await this.codes.increment(
+    await this.codes.update(
       { id, consumedAt: IsNull(), failedAttempts: LessThan(maxAttempts) },
-      'failedAttempts',
-      1,
+      {
+        failedAttempts: () => 'failed_attempts + 1',
+        codeEncrypted: () =>
+          `CASE WHEN failed_attempts + 1 >= ${Number(maxAttempts)} THEN NULL ELSE code_encrypted END`,
+      },
     );
   }
 
@@ -64,7 +79,7 @@ export class LoginCodeRepository {
         failedAttempts: LessThan(maxAttempts),
         expiresAt: Raw((column) => `${column} > now()`),
       },
-      { consumedAt: () => 'now()' },
+      { consumedAt: () => 'now()', codeEncrypted: null },
     );
     return result.affected === 1;
   }

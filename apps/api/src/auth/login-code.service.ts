@@ -7,7 +7,8 @@ import { newLoginCode } from './login-code';
 import { LoginCodeRepository } from './login-code.repository';
 
 /**
- * One-time sign-in codes: six random digits, stored only as an HMAC bound to the address, valid
+ * One-time sign-in codes: six random digits, verified by an HMAC bound to the address and kept
+ * encrypted (for the worker to mail; the job carries the row's id only) until it is used, valid
  * for AuthPolicy.codeTtlMs, single use, dead after AuthPolicy.maxCodeAttempts wrong guesses. Only
  * an address's newest code counts. `email` is always normalised by the caller.
  */
@@ -20,12 +21,13 @@ export class LoginCodeService {
   ) {}
 
   /** A new code for `email`, or 429 when the address had too many recently. */
-  async issue(email: string, ip: string | null): Promise<{ loginCode: LoginCode; code: string }> {
+  async issue(email: string, ip: string | null): Promise<LoginCode> {
     const code = newLoginCode();
     const result = await this.codes.issueWithinLimit(
       {
         email,
         codeHash: this.hash(email, code),
+        codeEncrypted: this.encryption.encrypt(code),
         expiresAt: new Date(Date.now() + this.policy.codeTtlMs),
         requestedIp: ip?.slice(0, 64) ?? null,
       },
@@ -37,7 +39,7 @@ export class LoginCodeService {
         result.retryAfterSeconds,
       );
     }
-    return { loginCode: result.issued, code };
+    return result.issued;
   }
 
   /** True when `code` is the address's newest code, unexpired, unused and not locked; uses it up. */

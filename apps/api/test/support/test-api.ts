@@ -24,6 +24,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { AUTH_POLICY, AuthPolicy, DEFAULT_AUTH_POLICY } from '../../src/auth/auth-policy';
 import { API_APP_OPTIONS, configureApp } from '../../src/configure-app';
+import { waitingLoginCode } from './login-code-row';
 
 export interface TestApiOptions {
   /** Extra or overridden environment variables. */
@@ -139,7 +140,8 @@ export async function latestLoginCode(
   if (!row) throw new Error(`no login code for ${email}`);
   const job = (await api.emailQueue.getJob(row.id)) as LoginCodeJob | undefined;
   if (!job) throw new Error(`no login-code job ${row.id}`);
-  return { loginCodeId: row.id, job, code: api.encryption.decrypt(job.data.codeEncrypted) };
+  const code = await waitingLoginCode(api.dataSource, api.encryption, row.id);
+  return { loginCodeId: row.id, job, code };
 }
 
 export interface SignedIn {

@@ -5,25 +5,17 @@ import { ManualCronName } from './manual-cron-ticks';
 
 /**
  * One typed contract per job, keyed by job name, so a producer and its processor cannot disagree
- * on a payload's shape. Secrets (the login code, addresses) travel encrypted with
- * EncryptionService: Redis is not a place for plaintext.
+ * on a payload's shape. Payloads carry ids only: no address, code, IP or key, not even encrypted.
+ * Redis and the queue board are readable by operators, and a job that could name its own
+ * recipient and code would let whoever can add a job sign in as anyone. The processor loads what
+ * it needs from Postgres and checks it is still valid there.
  */
 export interface JobPayloads extends DomainEventPayloads {
   [JOB.syncPublication]: { espConnectionId: string; syncRunId: string; trigger: SyncTrigger };
-  [JOB.loginCode]: {
-    loginCodeId: string;
-    emailEncrypted: string;
-    codeEncrypted: string;
-    expiresAt: string;
-  };
-  [JOB.signInNotification]: {
-    userId: string;
-    sessionId: string;
-    emailEncrypted: string;
-    signedInAt: string;
-    ip: string | null;
-    userAgent: string | null;
-  };
+  /** The `login_codes` row whose code is mailed to its address (both read there). */
+  [JOB.loginCode]: { loginCodeId: string };
+  /** The new session; the address, time, IP and browser are read from `sessions` and `users`. */
+  [JOB.signInNotification]: { userId: string; sessionId: string };
   /** `requestedBy` is the admin's user id; the tick the worker claims is `requestedAt`'s minute. */
   [JOB.runCron]: { name: ManualCronName; requestedBy: string; requestedAt: string };
   /** An admin's re-run of one `cron_runs` row (`requestedBy` is the admin's user id). */
