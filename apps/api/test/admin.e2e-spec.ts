@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JOB, QUEUE, QUEUE_NAMES } from '@subscribernest/shared';
 import { testRedisUrl } from '@subscribernest/testkit';
+import { getQueueToken } from '@nestjs/bullmq';
 import { Job, Queue, Worker } from 'bullmq';
 import { signIn, SignedIn, startTestApi, TestApi } from './support/test-api';
 
@@ -94,6 +95,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       ['get', '/admin/cron-runs'],
       ['post', `/admin/cron-runs/${randomUUID()}/rerun`],
       ['post', '/admin/queues/session'],
+      ['get', '/admin/actions'],
       ['get', '/admin/queues'],
       ['get', '/admin/queues/api/queues'],
     ];
@@ -214,7 +216,9 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       // Monthly billing and account deletion become manual crons when their schedulers land.
       for (const name of ['nope', 'outbox-sweep', 'MIDNIGHT-SYNC', 'monthly-billing']) {
         const response = await as(admin.token).post(`/admin/schedulers/${name}/run`).expect(400);
-        expect(response.body.message).toBe(`Unknown scheduler "${name}"; one of: midnight-sync`);
+        expect(response.body.message).toBe(
+          `Unknown scheduler "${name}"; one of: midnight-sync, data-retention`,
+        );
       }
       expect(await ticksQueue.count()).toBe(0);
     });
@@ -416,6 +420,132 @@ describe('admin routes (real app, Postgres, Redis)', () => {
         await as(session.token).post('/auth/logout').expect(200);
         await api.http().get('/admin/queues').set('cookie', cookie).expect(401);
       });
+    });
+  });
+
+  describe('GET /admin/actions: what admins did, on record', () => {
+    interface ActionPage {
+      data: {
+        adminId: string;
+        action: string;
+        target: string | null;
+        outcome: string;
+        statusCode: number | null;
+        detail: string | null;
+        requestId: string | null;
+        createdAt: string;
+        finishedAt: string | null;
+      }[];
+      total: number;
+    }
+    const actionsOf = async (query: string) =>
+      (await as(admin.token).get(`/admin/actions?adminId=${admin.user.id}&${query}`).expect(200))
+        .body as ActionPage;
+
+    it('records each action with the admin, the target, when and how it ended', async () => {
+      const before = Date.now() - 1_000;
+      await as(admin.token).post('/admin/schedulers/midnight-sync/run').expect(202);
+      const unknown = randomUUID();
+      await as(admin.token).post(`/admin/dead-letter/${unknown}/retry`).expect(404);
+      await as(admin.token).post('/admin/queues/session').expect(204);
+
+      const ran = await actionsOf('action=scheduler.run');
+      expect(ran.data[0]).toMatchObject({
+        adminId: admin.user.id,
+        action: 'scheduler.run',
+        target: 'midnight-sync',
+        outcome: 'succeeded',
+        statusCode: 202,
+        detail: null,
+        requestId: expect.any(String),
+      });
+      expect(new Date(ran.data[0].createdAt).getTime()).toBeGreaterThan(before);
+      expect(ran.data[0].finishedAt).not.toBeNull();
+
+      const retried = await actionsOf('action=dead-letter.retry');
+      expect(retried.data[0]).toMatchObject({
+        target: unknown,
+        outcome: 'failed',
+        statusCode: 404,
+        detail: 'Job not found',
+      });
+      const opened = await actionsOf('action=queue-board.open');
+      expect(opened.data[0]).toMatchObject({ target: null, outcome: 'succeeded', statusCode: 204 });
+    });
+
+    it('records a malformed target as it came, made safe, without failing the request', async () => {
+      await as(admin.token).post('/admin/dead-letter/%00evil%0A/retry').expect(400);
+      const page = await actionsOf('action=dead-letter.retry');
+      expect(page.data[0]).toMatchObject({ target: '?evil?', outcome: 'failed', statusCode: 400 });
+    });
+
+    it('is for admins only, and names a bad filter', async () => {
+      await as(user.token).get('/admin/actions').expect(403);
+      const bad = await as(admin.token).get('/admin/actions?adminId=nope').expect(400);
+      expect(JSON.stringify(bad.body)).toContain('adminId must be a UUID');
+      const badAction = await as(admin.token).get('/admin/actions?action=drop-tables').expect(400);
+      expect(JSON.stringify(badAction.body)).toContain('action must be one of');
+      // A normal user's requests leave nothing here.
+      await as(user.token).get('/auth/me').expect(200);
+      const mine = await as(admin.token).get(`/admin/actions?adminId=${user.user.id}`).expect(200);
+      expect((mine.body as ActionPage).total).toBe(0);
+    });
+  });
+
+  describe('Bull Board errors', () => {
+    const previousEnv = process.env.NODE_ENV;
+    // Bull Board's own handler adds the stack in development: prove ours never does.
+    beforeAll(() => {
+      process.env.NODE_ENV = 'development';
+    });
+    afterAll(() => {
+      process.env.NODE_ENV = previousEnv;
+    });
+
+    it.each([
+      '/admin/queues/api/queues/email/%E0%A4%A',
+      '/admin/queues/api/queues/%E0%A4%A/1',
+      '/admin/queues/api/queues/no-such-queue/1',
+      '/admin/queues/api/queues/email/no-such-job',
+      '/admin/queues/api/queues/email/no-such-job/logs',
+      '/admin/queues/static/%E0%A4%A',
+      '/admin/queues/static/../../../../etc/passwd',
+      '/admin/queues/queue/%E0%A4%A',
+      '/admin/queues/api/redis/stats?x=%E0%A4%A',
+    ])('answer %s without a stack trace or a path', async (path) => {
+      const response = await as(admin.token).get(path);
+      const body = response.text;
+      expect(response.status).toBeLessThan(500);
+      expect(body).not.toMatch(/\bat .+:\d+:\d+/);
+      expect(body).not.toMatch(/node_modules|\/work\/|\/usr\/|\/home\//);
+      expect(body).not.toContain(process.cwd());
+    });
+
+    it('answer a handler that fails with a generic 500 and keep the details for the log', async () => {
+      const queue = api.app.get<Queue>(getQueueToken(QUEUE.email), { strict: false });
+      const failure = new Error(
+        `ENOENT: no such file or directory, open '${process.cwd()}/x.json'`,
+      );
+      const getJob = jest.spyOn(queue, 'getJob').mockRejectedValue(failure);
+      try {
+        const response = await as(admin.token).get(
+          `/admin/queues/api/queues/email/${randomUUID()}`,
+        );
+        expect(response.status).toBe(500);
+        expect(response.body).toEqual({
+          error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' },
+          statusCode: 500,
+          message: 'The queue board could not answer; the api log has the details',
+        });
+      } finally {
+        getJob.mockRestore();
+      }
+    });
+
+    it('leaves POST /admin/queues/session to the api', async () => {
+      await api.http().post('/admin/queues/session').expect(401);
+      await as(user.token).post('/admin/queues/session').expect(403);
+      await as(admin.token).post('/admin/queues/session').expect(204);
     });
   });
 });

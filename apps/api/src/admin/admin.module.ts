@@ -1,8 +1,8 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule, BullBoardModuleOptions } from '@bull-board/nestjs';
 import { Module, ServiceUnavailableException } from '@nestjs/common';
 import {
+  AdminAction,
   CronRun,
   EncryptionService,
   JobProducer,
@@ -13,10 +13,14 @@ import { AuthModule } from '../auth/auth.module';
 import { SessionService } from '../auth/session.service';
 import { JobsModule } from '../jobs/jobs.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminActionRepository } from './audit/admin-action.repository';
+import { AdminActionsController } from './audit/admin-actions.controller';
+import { AdminAuditInterceptor } from './audit/admin-audit.interceptor';
 import { CronRunsController } from './cron-runs.controller';
 import { CronRunsService } from './cron-runs.service';
 import { DeadLetterController } from './dead-letter.controller';
 import { DeadLetterService } from './dead-letter.service';
+import { QueueBoardAdapter } from './queue-board-adapter';
 import { queueBoardAuthMiddleware } from './queue-board-auth.middleware';
 import { QUEUE_BOARD_PATH } from './queue-board-cookie';
 import { QueueBoardController } from './queue-board.controller';
@@ -25,7 +29,7 @@ import { SchedulersService } from './schedulers.service';
 
 /**
  * Admin only (role `admin`): the dead-letter list and retries, manual cron ticks, the cron tick
- * list and re-runs, and Bull Board
+ * list and re-runs, the trail of those actions (`admin_actions`, GET /admin/actions), and Bull Board
  * at /admin/queues behind queueBoardAuthMiddleware (the global guards do not reach it). With Redis
  * down, what needs it answers 503 within seconds (JobProducer); the dead-letter list is
  * Postgres only and keeps working.
@@ -35,7 +39,7 @@ import { SchedulersService } from './schedulers.service';
     AuthModule,
     JobsModule,
     SyncLifecycleModule,
-    TypeOrmModule.forFeature([CronRun]),
+    TypeOrmModule.forFeature([CronRun, AdminAction]),
     BullBoardModule.forRootAsync({
       imports: [AuthModule],
       inject: [SessionService, EncryptionService, JobProducer],
@@ -46,8 +50,9 @@ import { SchedulersService } from './schedulers.service';
       ) => ({
         route: QUEUE_BOARD_PATH,
         // @bull-board/express carries its own copy of @bull-board/api's types (9.10.1 vs 9.10.2):
-        // identical at run time, distinct private members to the compiler.
-        adapter: ExpressAdapter as unknown as BullBoardModuleOptions['adapter'],
+        // identical at run time, distinct private members to the compiler. The adapter answers
+        // errors without stacks or paths (queue-board-adapter.ts).
+        adapter: QueueBoardAdapter as unknown as BullBoardModuleOptions['adapter'],
         // The board's own Redis calls are not bounded in time: check Redis answers first.
         middleware: queueBoardAuthMiddleware(sessions, encryption, () =>
           producer.ping().catch(() => {
@@ -74,7 +79,14 @@ import { SchedulersService } from './schedulers.service';
     SchedulersController,
     CronRunsController,
     QueueBoardController,
+    AdminActionsController,
   ],
-  providers: [DeadLetterService, SchedulersService, CronRunsService],
+  providers: [
+    DeadLetterService,
+    SchedulersService,
+    CronRunsService,
+    AdminActionRepository,
+    AdminAuditInterceptor,
+  ],
 })
 export class AdminModule {}

@@ -18,6 +18,7 @@ import { CronRunsService } from './cron-runs.service';
 import { adminPage } from './dto/admin-page.dto';
 import { CronRunDto, CronRunPageDto, CronRunRerunAcceptedDto } from './dto/cron-run.dto';
 import { CronRunQueryDto } from './dto/cron-run-query.dto';
+import { AdminActionRoute } from './audit/admin-action-route.decorator';
 
 @ApiTags('admin')
 @AdminOnly()
@@ -39,6 +40,7 @@ export class CronRunsController {
   }
 
   @Post(':id/rerun')
+  @AdminActionRoute('cron-run.rerun', 'id')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Run one cron tick again',

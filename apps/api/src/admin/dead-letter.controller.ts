@@ -20,6 +20,7 @@ import { DeadJobRetriedDto } from './dto/dead-job-retried.dto';
 import { DeadLetterPageDto } from './dto/dead-letter-page.dto';
 import { DeadLetterQueryDto } from './dto/dead-letter-query.dto';
 import { DeadLetterService } from './dead-letter.service';
+import { AdminActionRoute } from './audit/admin-action-route.decorator';
 
 @ApiTags('admin')
 @AdminOnly()
@@ -41,6 +42,7 @@ export class DeadLetterController {
   }
 
   @Post(':id/retry')
+  @AdminActionRoute('dead-letter.retry', 'id')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Retry a dead job',

@@ -4,12 +4,17 @@ import { EncryptionService } from '@subscribernest/shared';
 import { AuthContext, AuthenticatedRequest } from '../auth/authenticated-request';
 import { bearerToken } from '../auth/session-token';
 import { SessionService } from '../auth/session.service';
-import { QUEUE_BOARD_COOKIE, readCookie, verifyQueueBoardCookie } from './queue-board-cookie';
+import {
+  isQueueBoardSessionRoute,
+  QUEUE_BOARD_COOKIE,
+  readCookie,
+  verifyQueueBoardCookie,
+} from './queue-board-cookie';
 
 /**
  * Guards everything under /admin/queues (Bull Board is Express middleware, out of reach of the
  * global guards): a live admin session by `Authorization: Bearer`, or by the board cookie that
- * `POST /admin/queues/session` sets. 401 without either, 403 for a non-admin. Then `ready` must
+ * `POST /admin/queues/session` sets (that route itself is left to the global guards). 401 without either, 403 for a non-admin. Then `ready` must
  * resolve (the board's own Redis calls would hang or fail with Redis down: it answers 503 first).
  * Errors go through ApiExceptionFilter like any other.
  */
@@ -31,6 +36,8 @@ export function queueBoardAuthMiddleware(
     _response: ServerResponse,
     next: (error?: unknown) => void,
   ): Promise<void> => {
+    // The api's own route: the global guards check it, and it needs no Redis.
+    if (isQueueBoardSessionRoute(request)) return next();
     const auth = await authenticate(request);
     if (!auth) {
       throw new UnauthorizedException(

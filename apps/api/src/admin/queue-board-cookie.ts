@@ -3,6 +3,15 @@ import { EncryptionService } from '@subscribernest/shared';
 
 /** Where Bull Board lives; its cookie is scoped to this path. */
 export const QUEUE_BOARD_PATH = '/admin/queues';
+/** The api's own route under the board's path (QueueBoardController), which the board leaves alone. */
+export const QUEUE_BOARD_SESSION_PATH = `${QUEUE_BOARD_PATH}/session`;
+
+/** True for a request to QUEUE_BOARD_SESSION_PATH (whatever query string it carries). */
+export function isQueueBoardSessionRoute(request: { originalUrl?: string; url?: string }): boolean {
+  const url = request.originalUrl ?? request.url ?? '';
+  const path = url.split('?')[0].replace(/\/+$/, '');
+  return path === QUEUE_BOARD_SESSION_PATH;
+}
 export const QUEUE_BOARD_COOKIE = 'sn_queue_board';
 /** How long a board cookie works (the session behind it must stay live as well). */
 export const QUEUE_BOARD_COOKIE_TTL_MS = 15 * 60 * 1000;

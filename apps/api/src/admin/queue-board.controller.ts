@@ -11,6 +11,7 @@ import {
   queueBoardSetCookie,
   signQueueBoardCookie,
 } from './queue-board-cookie';
+import { AdminActionRoute } from './audit/admin-action-route.decorator';
 
 /** Express sets `secure` on requests that arrived over TLS. */
 type PossiblySecureRequest = IncomingMessage & { secure?: boolean };
@@ -25,6 +26,7 @@ export class QueueBoardController {
   ) {}
 
   @Post('session')
+  @AdminActionRoute('queue-board.open')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     summary: 'Open Bull Board in a browser',

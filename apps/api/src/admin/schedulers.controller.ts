@@ -14,6 +14,7 @@ import { ErrorResponseDto } from '../http/error-response.dto';
 import { SchedulerRunAcceptedDto } from './dto/scheduler-run-accepted.dto';
 import { MANUAL_CRONS } from '@subscribernest/shared';
 import { SchedulersService } from './schedulers.service';
+import { AdminActionRoute } from './audit/admin-action-route.decorator';
 
 @ApiTags('admin')
 @AdminOnly()
@@ -22,6 +23,7 @@ export class SchedulersController {
   constructor(private readonly schedulers: SchedulersService) {}
 
   @Post(':name/run')
+  @AdminActionRoute('scheduler.run', 'name')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Run a cron now',

@@ -1,30 +1,25 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IntQueryParam, MAX_PAGE } from '../../http/int-query-param.decorator';
 
 export const ADMIN_PAGE_DEFAULT_LIMIT = 20;
 export const ADMIN_PAGE_MAX_LIMIT = 100;
 
 /** `?page=&limit=` of the admin lists (dead letter, cron ticks): offset pages. */
 export class AdminPageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @IntQueryParam({
+    minimum: 1,
+    maximum: MAX_PAGE,
+    default: 1,
+    description: `Page number, 1 to ${MAX_PAGE}`,
+  })
   page: number = 1;
 
-  @ApiPropertyOptional({
+  @IntQueryParam({
     minimum: 1,
     maximum: ADMIN_PAGE_MAX_LIMIT,
     default: ADMIN_PAGE_DEFAULT_LIMIT,
+    description: `Rows per page, 1 to ${ADMIN_PAGE_MAX_LIMIT}`,
   })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(ADMIN_PAGE_MAX_LIMIT)
   limit: number = ADMIN_PAGE_DEFAULT_LIMIT;
 }
 
