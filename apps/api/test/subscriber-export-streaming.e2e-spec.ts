@@ -7,6 +7,7 @@ import { waitFor } from '@subscribernest/testkit';
 import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'pg';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { ExportDatabase } from '../src/subscribers/export-database';
 import { EXPORT_QUERY } from '../src/subscribers/subscriber.repository';
 import { TestUser } from './support/fake-esp-api';
 import { insertConnection } from './support/subscriber-factory';
@@ -85,7 +86,8 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
     });
     await api.app.listen(0, '127.0.0.1');
     port = (api.app.getHttpServer().address() as AddressInfo).port;
-    pool = (api.dataSource.driver as PostgresDriver).master as Pool;
+    // Exports run on a pool of their own: the one whose connections they hold and give back.
+    pool = (api.app.get(ExportDatabase).dataSource.driver as PostgresDriver).master as Pool;
     alice = await TestUser.signIn(api, 'alice@example.com', []);
     bulkId = await insertConnection(api, alice.id, { publicationName: 'Bulk' });
     const ciphertexts = Array.from({ length: ADDRESSES }, (_, k) =>

@@ -382,7 +382,7 @@ describe('subscribers and dashboard (real app, Postgres, Redis)', () => {
     const routes: [string, string, string[]][] = [
       ['/esp-connections/{id}/subscribers', 'get', ['200', '400', '401', '404']],
       ['/esp-connections/{id}/subscriber-stats', 'get', ['200', '400', '401', '404']],
-      ['/esp-connections/{id}/subscribers/export', 'get', ['200', '400', '401', '404']],
+      ['/esp-connections/{id}/subscribers/export', 'get', ['200', '400', '401', '404', '429']],
       ['/subscribers/{id}/unmask', 'post', ['200', '400', '401', '404']],
       ['/dashboard/stats', 'get', ['200', '401']],
       ['/dashboard/subscribers', 'get', ['200', '400', '401']],

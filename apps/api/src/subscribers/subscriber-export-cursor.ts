@@ -50,7 +50,8 @@ class ExportCursorStream extends QueryStream {
 }
 
 /**
- * Runs `text` as a server-side cursor on a pooled connection of its own, and returns its rows
+ * Runs `text` as a server-side cursor on a connection of its own from `dataSource`'s pool (for
+ * exports, their own small pool: ExportDatabase), and returns its rows
  * as an object stream that fetches `batchSize` rows at a time, only when its reader wants more
  * (a slow reader pauses the query in Postgres; nothing reads ahead). The connection goes back
  * to the pool once the cursor is closed, however the stream ends: after its last row, when

@@ -1,6 +1,7 @@
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { EncryptionService } from '@subscribernest/shared';
+import { ExportDatabase } from './export-database';
 import { ExportRow } from './subscriber-export.format';
 import { ExportSubscriberRow, SubscriberRepository } from './subscriber.repository';
 
@@ -75,15 +76,24 @@ export class SubscriberExportService {
   constructor(
     private readonly subscribers: SubscriberRepository,
     private readonly encryption: EncryptionService,
+    private readonly exportDatabase: ExportDatabase,
   ) {}
 
-  /** Opens the cursor (taking a pooled connection until the cursor stream closes). */
+  /**
+   * Opens the cursor, taking a connection of the exports' own pool (ExportDatabase) until the
+   * cursor stream closes.
+   */
   async open(
     userId: string,
     connectionId: string,
     batchSize = EXPORT_CURSOR_BATCH_SIZE,
   ): Promise<ExportSource> {
-    const cursor = await this.subscribers.openExportCursorForUser(userId, connectionId, batchSize);
+    const cursor = await this.subscribers.openExportCursorForUser(
+      this.exportDatabase.dataSource,
+      userId,
+      connectionId,
+      batchSize,
+    );
     return { cursor, decrypter: new ExportRowDecrypter(this.encryption) };
   }
 }

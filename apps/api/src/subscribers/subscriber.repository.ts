@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EspType, Subscriber, SubscriberStatus } from '@subscribernest/shared';
-import { Repository, SelectQueryBuilder } from 'typeorm';
+import { DataSource, Repository, SelectQueryBuilder } from 'typeorm';
 import { openCursor } from './subscriber-export-cursor';
 
 /** Which slice of a list to read: an offset page, or the rows after a keyset position. */
@@ -130,19 +130,21 @@ export class SubscriberRepository {
   }
 
   /**
-   * A connection's subscribers for an export, in id order, as a server-side cursor on a pooled
-   * connection of its own: `batchSize` rows are fetched at a time, only as fast as the stream is
-   * read, and the connection goes back to the pool when the stream ends or is destroyed (see
+   * A connection's subscribers for an export, in id order, as a server-side cursor on a
+   * connection of `exportPool` (the exports' own pool, never the one every route uses: see
+   * ExportDatabase): `batchSize` rows are fetched at a time, only as fast as the stream is read,
+   * and the connection goes back to the pool when the stream ends or is destroyed (see
    * `openCursor`). The `(esp_connection_id, id)` index serves the order, so the first rows come
    * at once whatever the list's size.
    */
   openExportCursorForUser(
+    exportPool: DataSource,
     userId: string,
     connectionId: string,
     batchSize: number,
   ): Promise<Readable & AsyncIterable<ExportSubscriberRow>> {
     return openCursor<ExportSubscriberRow>(
-      this.subscribers.manager.connection,
+      exportPool,
       EXPORT_QUERY,
       [connectionId, userId],
       batchSize,

@@ -2,11 +2,18 @@ import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../migrations';
 
+/** Connections a pool keeps at most when DATABASE_POOL_SIZE does not say (pg's own default). */
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
+
 /**
  * The one DataSource configuration: both apps (through TypeOrmModule) and the migration CLI
  * build theirs from this. Schema changes go through migrations only, never `synchronize`.
+ * `poolSize` is the most connections the pool opens (the services pass DATABASE_POOL_SIZE).
  */
-export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+export function dataSourceOptions(
+  databaseUrl: string,
+  poolSize = DEFAULT_DATABASE_POOL_SIZE,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
@@ -21,7 +28,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     extra: {
       // Fail fast instead of hanging when Postgres is unreachable; pooled connections are reused.
       connectionTimeoutMillis: 5_000,
-      max: 10,
+      max: poolSize,
     },
   };
 }

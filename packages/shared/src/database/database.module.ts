@@ -5,12 +5,17 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
 import { guardPoolClients } from './pool-client-guard';
 
-/** TypeORM for a service, from the validated DATABASE_URL. */
+/** TypeORM for a service, from the validated DATABASE_URL and DATABASE_POOL_SIZE. */
 export function databaseModule(): DynamicModule {
   return TypeOrmModule.forRootAsync({
     inject: [ConfigService],
-    useFactory: (config: ConfigService<{ DATABASE_URL: string }, true>) => ({
-      ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
+    useFactory: (
+      config: ConfigService<{ DATABASE_URL: string; DATABASE_POOL_SIZE: number }, true>,
+    ) => ({
+      ...dataSourceOptions(
+        config.get('DATABASE_URL', { infer: true }),
+        config.get('DATABASE_POOL_SIZE', { infer: true }),
+      ),
       // Keep retrying at start-up for a short while (Postgres may still be booting in compose),
       // then fail loudly rather than serve without a database.
       retryAttempts: 5,

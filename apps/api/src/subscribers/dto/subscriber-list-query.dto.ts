@@ -1,34 +1,27 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { SUBSCRIBER_STATUSES, SubscriberStatus } from '@subscribernest/shared';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IntQueryParam, MAX_PAGE } from '../../http/int-query-param.decorator';
 
 export const SUBSCRIBERS_DEFAULT_LIMIT = 20;
 export const SUBSCRIBERS_MAX_LIMIT = 100;
 
 /** `?page=&limit=&status=&cursor=` of the subscriber lists. */
 export class SubscriberListQueryDto {
-  @ApiPropertyOptional({
+  @IntQueryParam({
     minimum: 1,
+    maximum: MAX_PAGE,
     default: 1,
-    description: 'Page number (offset paging). Not allowed together with `cursor`.',
+    description: `Page number (offset paging), 1 to ${MAX_PAGE}. Not allowed together with \`cursor\`.`,
   })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
   page?: number;
 
-  @ApiPropertyOptional({
+  @IntQueryParam({
     minimum: 1,
     maximum: SUBSCRIBERS_MAX_LIMIT,
     default: SUBSCRIBERS_DEFAULT_LIMIT,
+    description: `Rows per page, 1 to ${SUBSCRIBERS_MAX_LIMIT}`,
   })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(SUBSCRIBERS_MAX_LIMIT)
   limit: number = SUBSCRIBERS_DEFAULT_LIMIT;
 
   @ApiPropertyOptional({
