@@ -67,6 +67,33 @@ describe('ApiValidationPipe', () => {
     const body = await rejection([{ email: 'a@b.co' }]);
     expect(body.statusCode).toBe(400);
   });
+
+  it('rejects text that is not valid Unicode by field, before the validators see it', async () => {
+    // validator's isEmail threw on a lone surrogate (a 500).
+    const body = await rejection({ email: '\ud800a@b.co', page: 1, items: [{ name: 'x\udc00' }] });
+    expect(body.fields).toEqual({
+      email: ['email must be valid Unicode text (it contains an unpaired UTF-16 surrogate)'],
+      'items.0.name': [
+        'items.0.name must be valid Unicode text (it contains an unpaired UTF-16 surrogate)',
+      ],
+    });
+    const param = await new ApiValidationPipe()
+      .transform('\ud800', { type: 'param', data: 'id', metatype: String })
+      .catch((error: BadRequestException) => error.getResponse() as Record<string, unknown>);
+    expect(param).toMatchObject({ fields: { id: [expect.stringContaining('valid Unicode')] } });
+  });
+
+  it('rejects a body nested too deeply before class-transformer recurses into it', async () => {
+    let items: unknown = [];
+    for (let level = 0; level < 5_000; level++) items = [items];
+    const body = await rejection({ email: 'a@b.co', page: 1, items });
+    expect(body.fields).toEqual({ items: [expect.stringContaining('nested too deeply')] });
+  });
+
+  it('leaves values of custom decorators (the current user) alone', async () => {
+    const user = { email: '\ud800' };
+    await expect(new ApiValidationPipe().transform(user, { type: 'custom' })).resolves.toBe(user);
+  });
 });
 
 describe('uuidPipe', () => {

@@ -1,4 +1,17 @@
-import { BadRequestException, HttpStatus, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  BadRequestException,
+  HttpStatus,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
+import { checkInput, InputSource } from './input-guard';
+
+const SOURCES: Partial<Record<ArgumentMetadata['type'], InputSource>> = {
+  body: 'Request body',
+  query: 'Query string',
+  param: 'Route parameter',
+};
 
 /** Messages per field path (`email`, `items.0.name`), children included. */
 export function fieldMessages(errors: ValidationError[], parent = ''): Record<string, string[]> {
@@ -15,7 +28,9 @@ export function fieldMessages(errors: ValidationError[], parent = ''): Record<st
 /**
  * The global validation: unknown fields are rejected (not silently dropped), payloads are turned
  * into their DTO classes, and a failure is a 400 naming each field. Values are never echoed back
- * (they may be codes or addresses).
+ * (they may be codes or addresses). Before any of that, a body, query or route parameter nested
+ * too deeply or holding text that is not valid Unicode is a 400 naming it (input-guard.ts): the
+ * transform and the validators would otherwise overflow the stack or throw on it.
  */
 export class ApiValidationPipe extends ValidationPipe {
   constructor() {
@@ -35,5 +50,12 @@ export class ApiValidationPipe extends ValidationPipe {
         });
       },
     });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const source = SOURCES[metadata.type];
+    const problem = source && checkInput(value, source, metadata.data ?? '');
+    if (problem) throw problem;
+    return super.transform(value, metadata) as Promise<unknown>;
   }
 }

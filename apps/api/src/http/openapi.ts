@@ -46,7 +46,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('1.0')
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'Session token from POST /auth/verify-code' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        // Nest's default says JWT; ours is a random token the api looks up (and can revoke).
+        bearerFormat: 'opaque',
+        description:
+          'Opaque session token from POST /auth/verify-code (not a JWT: it carries no claims and ' +
+          'is checked against the sessions table, so sign-out revokes it at once)',
+      },
       BEARER_AUTH,
     )
     .build();

@@ -10,6 +10,8 @@ const PING_TIMEOUT_MS = 2_000;
 @Injectable()
 export class RedisHealthIndicator implements OnModuleDestroy {
   private readonly client: Redis;
+  /** The first connect, shared by every check that arrives while it is under way. */
+  private connecting?: Promise<void>;
 
   constructor(
     private readonly indicator: HealthIndicatorService,
@@ -30,8 +32,7 @@ export class RedisHealthIndicator implements OnModuleDestroy {
   async isHealthy(key: string) {
     const check = this.indicator.check(key);
     try {
-      if (this.client.status === 'wait' || this.client.status === 'end')
-        await this.client.connect();
+      await this.connected();
       const reply = await Promise.race([
         this.client.ping(),
         new Promise<never>((_, reject) =>
@@ -44,6 +45,20 @@ export class RedisHealthIndicator implements OnModuleDestroy {
     } catch (error) {
       return check.down({ message: (error as Error).message });
     }
+  }
+
+  /**
+   * Connects the lazy client once. Checks that arrive while it connects wait for the same
+   * attempt: without the offline queue, a PING sent meanwhile would fail ("Stream isn't
+   * writeable") and report a Redis that is up as down.
+   */
+  private connected(): Promise<void> {
+    if (this.client.status === 'wait' || this.client.status === 'end') {
+      this.connecting = this.client.connect().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting ?? Promise.resolve();
   }
 
   async onModuleDestroy(): Promise<void> {

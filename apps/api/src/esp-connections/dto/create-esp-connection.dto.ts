@@ -13,6 +13,9 @@ export class CreateEspConnectionDto {
   apiKey: string;
 
   @ApiPropertyOptional({
+    // `string | null` reflects as Object: say what it is.
+    type: String,
+    nullable: true,
     description:
       'beehiiv publication id or Mailchimp list id (required for both). Optional for Kit, whose ' +
       'account is its one list: the account id is used.',

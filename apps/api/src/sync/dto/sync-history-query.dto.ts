@@ -1,20 +1,14 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IntQueryParam } from '../../http/int-query-param.decorator';
 
 export const SYNC_HISTORY_DEFAULT_LIMIT = 20;
 export const SYNC_HISTORY_MAX_LIMIT = 100;
 
 export class SyncHistoryQueryDto {
-  @ApiPropertyOptional({
+  @IntQueryParam({
     minimum: 1,
     maximum: SYNC_HISTORY_MAX_LIMIT,
     default: SYNC_HISTORY_DEFAULT_LIMIT,
+    description: `Runs to return, newest first: 1 to ${SYNC_HISTORY_MAX_LIMIT}`,
   })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(SYNC_HISTORY_MAX_LIMIT)
   limit: number = SYNC_HISTORY_DEFAULT_LIMIT;
 }
