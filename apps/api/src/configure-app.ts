@@ -1,3 +1,4 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { NestApplicationOptions } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -7,8 +8,17 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { ApiValidationPipe } from './http/api-validation.pipe';
-import { holdBodyParserError, JSON_BODY_LIMIT } from './http/body-parser-error.middleware';
+import {
+  holdBodyParserError,
+  holdBodyShapeError,
+  JSON_BODY_LIMIT,
+} from './http/body-parser-error.middleware';
 import { setupOpenApi } from './http/openapi';
+
+function noStore(_request: IncomingMessage, response: ServerResponse, next: () => void): void {
+  response.setHeader('Cache-Control', 'no-store');
+  next();
+}
 
 /**
  * Options every api application is created with, by main.ts and by the tests. Nest's own body
@@ -41,6 +51,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
+  // Nearly every answer carries personal data (the profile, subscribers, exports, job states):
+  // no browser, proxy or CDN may keep a copy. The few that do not lose nothing by it.
+  app.use(noStore);
   app.enableCors({
     origin: config
       .get('CORS_ORIGINS', { infer: true })
@@ -54,6 +67,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
 
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(holdBodyParserError);
+  app.use(holdBodyShapeError);
 
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new ApiExceptionFilter(app.get(HttpAdapterHost)));

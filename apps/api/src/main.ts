@@ -36,6 +36,7 @@ runService('api', async () => {
   });
 
   const port = config.get('PORT', { infer: true });
-  await app.listen(port);
-  logger.log(`api listening on port ${port}`, 'Bootstrap');
+  const host = config.get('HOST', { infer: true });
+  await app.listen(port, host);
+  logger.log(`api listening on ${host} port ${port}`, 'Bootstrap');
 });

@@ -190,6 +190,19 @@ describe('HTTP surface (real app)', () => {
       expect(response.headers['x-request-id']).toBe('req-42');
     });
 
+    it('tells every cache to keep no copy of any answer, personal data or error', async () => {
+      const { token } = await signIn(api, 'no-store@example.com');
+      for (const path of ['/auth/me', '/dashboard', '/esp-connections', `/jobs/${randomUUID()}`]) {
+        const response = await api.http().get(path).set('authorization', `Bearer ${token}`);
+        expect({ path, cacheControl: response.headers['cache-control'] }).toEqual({
+          path,
+          cacheControl: 'no-store',
+        });
+      }
+      const unauthenticated = await api.http().get('/auth/me').expect(401);
+      expect(unauthenticated.headers['cache-control']).toBe('no-store');
+    });
+
     it('answers CORS preflights for configured origins only', async () => {
       const preflight = await api
         .http()
@@ -249,6 +262,8 @@ describe('HTTP surface (real app)', () => {
       expect(document.components.securitySchemes.bearer).toMatchObject({
         type: 'http',
         scheme: 'bearer',
+        bearerFormat: 'opaque',
+        description: expect.stringContaining('not a JWT'),
       });
       for (const name of [
         'SendCodeDto',

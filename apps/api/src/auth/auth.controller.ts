@@ -34,6 +34,7 @@ import { SignInResponseDto } from './dto/sign-in-response.dto';
 import { UserDto } from './dto/user.dto';
 import { VerifyCodeDto } from './dto/verify-code.dto';
 import { Public } from './public.decorator';
+import { LogoutAllResponseDto } from './dto/logout-all-response.dto';
 
 const RETRY_AFTER = {
   'Retry-After': {
@@ -118,6 +119,21 @@ export class AuthController {
   async logout(@CurrentSession() session: AuthContext): Promise<SuccessResponseDto> {
     await this.auth.logout(session.sessionId);
     return { success: true };
+  }
+
+  @Post('logout-all')
+  @AllowedDuringDeletion()
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Sign out everywhere',
+    description:
+      'Revokes every session of the user, this one included (the "Not you?" link of the sign-in ' +
+      'email): every token and queue-board cookie of theirs stops working at once.',
+  })
+  @ApiOkResponse({ type: LogoutAllResponseDto })
+  async logoutAll(@CurrentSession() session: AuthContext): Promise<LogoutAllResponseDto> {
+    const revokedSessions = await this.auth.logoutEverywhere(session.user.id, session.sessionId);
+    return { success: true, revokedSessions };
   }
 
   @Post('complete-onboarding')

@@ -36,6 +36,15 @@ export class SessionRepository {
       .getOne() as Promise<(Session & { user: User }) | null>;
   }
 
+  /** Revokes every live session of a user; how many there were. */
+  async revokeAllOf(userId: string): Promise<number> {
+    const result = await this.sessions.update(
+      { userId, revokedAt: IsNull() },
+      { revokedAt: () => 'now()' },
+    );
+    return result.affected ?? 0;
+  }
+
   /** Revokes a session (idempotent): its token stops working at once. */
   async revoke(id: string): Promise<void> {
     await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: () => 'now()' });

@@ -48,4 +48,9 @@ export class SessionService {
   revoke(sessionId: string): Promise<void> {
     return this.sessions.revoke(sessionId);
   }
+
+  /** Signs the user out everywhere: every token (and board cookie) of theirs stops working. */
+  revokeAllOf(userId: string): Promise<number> {
+    return this.sessions.revokeAllOf(userId);
+  }
 }

@@ -5,9 +5,13 @@ import { ConfigService } from '@nestjs/config';
 import { PlatformHealthService, WorkerEnv } from '@subscribernest/shared';
 import { register } from 'prom-client';
 
+/** What every other path answers: fixed, so nothing a caller sends is echoed back. */
+export const OPS_NOT_FOUND = { statusCode: 404, message: 'Not found' } as const;
+
 /**
- * The worker's only listener: `GET /health` (Postgres + Redis, as on the api) and `GET /metrics`
- * (Prometheus). No business routes live here; the worker is an application context.
+ * The worker's only listener, on HOST:OPS_PORT: `GET /health` (Postgres + Redis, as on the api)
+ * and `GET /metrics` (Prometheus). No business routes live here; the worker is an application
+ * context.
  */
 @Injectable()
 export class OpsServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,14 +28,20 @@ export class OpsServer implements OnApplicationBootstrap, OnApplicationShutdown 
     return (this.server?.address() as AddressInfo | null)?.port;
   }
 
+  /** The address actually bound (HOST). */
+  get host(): string | undefined {
+    return (this.server?.address() as AddressInfo | null)?.address;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
+    const host = this.config.get('HOST', { infer: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.config.get('OPS_PORT', { infer: true }), () => resolve());
+      server.listen(this.config.get('OPS_PORT', { infer: true }), host, () => resolve());
     });
     this.server = server;
-    this.logger.log(`ops listener on port ${this.port} (/health, /metrics)`);
+    this.logger.log(`ops listener on ${host} port ${this.port} (/health, /metrics)`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -59,7 +69,7 @@ export class OpsServer implements OnApplicationBootstrap, OnApplicationShutdown 
     if (path === '/metrics') {
       return this.send(res, 200, register.contentType, await register.metrics());
     }
-    return this.send(res, 404, 'application/json', { message: `No route ${path}` });
+    return this.send(res, 404, 'application/json', OPS_NOT_FOUND);
   }
 
   private send(res: ServerResponse, status: number, type: string, body: unknown): void {

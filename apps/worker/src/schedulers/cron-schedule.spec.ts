@@ -1,3 +1,4 @@
+import { DATA_RETENTION_SCHEDULE } from '../retention/data-retention.scheduler';
 import { previousCronTick } from './cron-schedule';
 
 const at = (iso: string) => new Date(iso);
@@ -33,6 +34,19 @@ describe('previousCronTick', () => {
     );
     expect(previousCronTick('0 0 29 2 *', at('2025-03-01T00:00:00Z'))).toEqual(
       at('2024-02-29T00:00:00Z'),
+    );
+  });
+
+  it('puts the data-retention tick at 03:30 UTC every day', () => {
+    expect(DATA_RETENTION_SCHEDULE).toBe('30 3 * * *');
+    expect(previousCronTick(DATA_RETENTION_SCHEDULE, at('2025-03-04T03:29:59.999Z'))).toEqual(
+      at('2025-03-03T03:30:00.000Z'),
+    );
+    expect(previousCronTick(DATA_RETENTION_SCHEDULE, at('2025-03-04T03:30:00.000Z'))).toEqual(
+      at('2025-03-04T03:30:00.000Z'),
+    );
+    expect(previousCronTick(DATA_RETENTION_SCHEDULE, at('2025-01-01T00:00:00.000Z'))).toEqual(
+      at('2024-12-31T03:30:00.000Z'),
     );
   });
 

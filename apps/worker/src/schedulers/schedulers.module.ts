@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SyncLifecycleModule } from '@subscribernest/shared';
+import { RetentionModule } from '../retention/retention.module';
 import { CronTickRecoveryScheduler } from './cron-tick-recovery.scheduler';
 import { CronTicksModule } from './cron-ticks.module';
 import { ManualCronTicksService } from './manual-cron-ticks.service';
@@ -8,11 +9,12 @@ import { SchedulerTicksProcessor } from './scheduler-ticks.processor';
 
 /**
  * Crons: the tick claim/catch-up piece every scheduler uses (CronTicksService), the schedulers
- * (midnight sync; monthly billing and account deletion join here), the recovery check that re-runs
- * ticks whose worker died or that failed, and the processor of the ticks an admin runs by hand.
+ * (midnight sync, data retention in `retention/`; monthly billing and account deletion join here),
+ * the recovery check that re-runs ticks whose worker died or that failed, and the processor of the
+ * ticks an admin runs by hand.
  */
 @Module({
-  imports: [CronTicksModule, SyncLifecycleModule],
+  imports: [CronTicksModule, SyncLifecycleModule, RetentionModule],
   providers: [
     SyncSchedulerService,
     ManualCronTicksService,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import { parseKeyList, parseNamedKey, parseSecretKey } from '../encryption/encryption-keys';
 import { parseGraceDays } from './grace-days';
@@ -61,6 +62,71 @@ export const IsServiceUrl = (protocols: string[], options?: ValidationOptions) =
         },
         defaultMessage: (args) =>
           `${args?.property} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+      },
+    },
+    options,
+  );
+
+/**
+ * In production (NODE_ENV=production), a URL that `secure` accepts: a service reached over TLS.
+ * Elsewhere anything (local fakes and test servers speak plain HTTP). A value that is not a URL at
+ * all passes here, so IsServiceUrl alone names it (one line per variable).
+ */
+export const IsTlsInProduction = (
+  secure: (url: URL) => boolean,
+  requirement: string,
+  options?: ValidationOptions,
+) =>
+  ValidateBy(
+    {
+      name: 'isTlsInProduction',
+      validator: {
+        validate: (value: unknown, args) => {
+          if ((args?.object as { NODE_ENV?: unknown }).NODE_ENV !== 'production') return true;
+          if (typeof value !== 'string') return true;
+          let url: URL;
+          try {
+            url = new URL(value);
+          } catch {
+            return true;
+          }
+          return secure(url);
+        },
+        defaultMessage: (args) => `${args?.property} ${requirement}`,
+      },
+    },
+    options,
+  );
+
+/** `https:`: what an HTTP API outside our network is reached over in production. */
+export const isHttpsUrl = (url: URL): boolean => url.protocol === 'https:';
+
+/**
+ * An SMTP URL whose connection is encrypted before any credential or message is sent: `smtps:`
+ * (implicit TLS, usually port 465), or `smtp:` with `requireTLS=true` (nodemailer then insists on
+ * STARTTLS and fails rather than fall back to plain text, usually port 587). Certificate checks
+ * may not be turned off (`tls.rejectUnauthorized=false`).
+ */
+export const isTlsSmtpUrl = (url: URL): boolean => {
+  if (url.searchParams.get('tls.rejectUnauthorized') === 'false') return false;
+  if (url.protocol === 'smtps:') return true;
+  return url.protocol === 'smtp:' && url.searchParams.get('requireTLS') === 'true';
+};
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An address to listen on: an IPv4 or IPv6 address, or a host name (`localhost`). */
+export const IsListenHost = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isListenHost',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && (isIP(value) !== 0 || HOST_NAME.test(value)),
+        defaultMessage: (args) =>
+          `${args?.property} must be an IP address or host name to listen on ` +
+          '(0.0.0.0: every interface; 127.0.0.1: this machine only)',
       },
     },
     options,

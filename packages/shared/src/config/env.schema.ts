@@ -18,7 +18,11 @@ import {
   IsNamedEncryptionKey,
   IsPort,
   IsSecretKey,
+  IsListenHost,
+  isHttpsUrl,
   IsServiceUrl,
+  IsTlsInProduction,
+  isTlsSmtpUrl,
 } from './env-validators';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
@@ -40,9 +44,28 @@ export class SharedEnv implements EspSettings {
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 
+  /**
+   * The address the api's HTTP port and the worker's ops port listen on: `0.0.0.0` (every
+   * interface, what a container needs), or `127.0.0.1` to keep a dev machine's ports private.
+   */
+  @trimmed()
+  @IsListenHost()
+  HOST = '0.0.0.0';
+
   @trimmed()
   @IsServiceUrl(['postgres:', 'postgresql:'])
   DATABASE_URL: string;
+
+  /**
+   * Most Postgres connections one process keeps in its pool (the api's export downloads have a
+   * pool of their own on top, EXPORT_MAX_CONCURRENT). Postgres must allow the sum over every
+   * replica of every service (`max_connections`, 100 by default).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
 
   @trimmed()
   @IsServiceUrl(['redis:', 'rediss:'])
@@ -87,16 +110,19 @@ export class SharedEnv implements EspSettings {
   /** beehiiv API v2 base URL; tests, the demo and benchmarks point it at the fake ESP. */
   @trimmed()
   @IsServiceUrl(['https:', 'http:'])
+  @IsTlsInProduction(isHttpsUrl, 'must be an https:// URL in production')
   BEEHIIV_API_URL = 'https://api.beehiiv.com/v2';
 
   /** Kit API v4 base URL. */
   @trimmed()
   @IsServiceUrl(['https:', 'http:'])
+  @IsTlsInProduction(isHttpsUrl, 'must be an https:// URL in production')
   KIT_API_URL = 'https://api.kit.com/v4';
 
   /** Mailchimp Marketing API 3.0 base URL; `{dc}` becomes each key's data centre (`…-us6`). */
   @trimmed()
   @IsServiceUrl(['https:', 'http:'])
+  @IsTlsInProduction(isHttpsUrl, 'must be an https:// URL in production')
   MAILCHIMP_API_URL = 'https://{dc}.api.mailchimp.com/3.0';
 
   /** Limit on one ESP request (connect, headers and body), per attempt. */
@@ -248,6 +274,37 @@ export class ApiEnv extends SharedEnv {
   )
   @IsTrustProxy()
   TRUST_PROXY: TrustProxySetting = false;
+
+  /**
+   * Export downloads one api process streams at once, and the size of the small Postgres pool
+   * they get to themselves (each holds one connection for as long as its client takes to read):
+   * however many downloads run or stall, the pool of DATABASE_POOL_SIZE that every other route
+   * uses is never theirs. One more answers 429 with Retry-After.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  EXPORT_MAX_CONCURRENT = 4;
+
+  /** Export downloads one user may run at once on one api process; one more answers 429. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  EXPORT_MAX_PER_USER = 2;
+
+  /**
+   * How long an export download may wait on a client that takes nothing from its socket before
+   * it is cut off (the connection reset: an incomplete transfer, never a file that looks whole)
+   * and its database connection and export slot are freed. A slow reader that keeps taking data
+   * is never cut.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  EXPORT_IDLE_TIMEOUT_MS = 30_000;
 }
 
 /** Variables the worker reads (plus the shared ones). */
@@ -330,12 +387,19 @@ export class WorkerEnv extends SharedEnv {
   OUTBOX_SWEEP_INTERVAL_MS = 5_000;
 
   /**
-   * Where the `email` queue sends mail (`smtp://user:pass@host:587`, `smtps://…:465`). Required in
-   * production; elsewhere, when unset, messages are written as `.eml` files to EMAIL_OUTBOX_DIR.
+   * Where the `email` queue sends mail (`smtps://user:pass@host:465`,
+   * `smtp://user:pass@host:587?requireTLS=true`). Required in production, and encrypted there
+   * (isTlsSmtpUrl); elsewhere any `smtp://` works and, when unset, messages are written as `.eml`
+   * files to EMAIL_OUTBOX_DIR.
    */
   @trimmed()
   @ValidateIf((env: WorkerEnv) => env.NODE_ENV === 'production' || env.SMTP_URL !== undefined)
   @IsServiceUrl(['smtp:', 'smtps:'])
+  @IsTlsInProduction(
+    isTlsSmtpUrl,
+    'must use TLS in production: smtps://…, or smtp://…?requireTLS=true (STARTTLS required), ' +
+      'with certificate checks on',
+  )
   SMTP_URL: string | undefined = undefined;
 
   /** The From header of every email the worker sends. */
@@ -449,4 +513,55 @@ export class WorkerEnv extends SharedEnv {
   @Min(1)
   @Max(10)
   SCHEDULER_TICKS_CONCURRENCY = 1;
+
+  /**
+   * Data retention (the `data-retention` cron, daily at 03:30 UTC): how many days each table keeps
+   * its rows once they are final. Login codes (the requester's IP included) by creation; expired
+   * or revoked sessions after their expiry or revocation; outbox events after publication;
+   * completed, failed and dead job_runs after their last update; completed and failed cron_runs
+   * after they finished (each cron's newest tick always stays: it is the catch-up record); admin
+   * actions by creation (the audit trail: a year by default).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  RETENTION_LOGIN_CODES_DAYS = 7;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  RETENTION_SESSIONS_DAYS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  RETENTION_OUTBOX_DAYS = 7;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  RETENTION_JOB_RUNS_DAYS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  RETENTION_CRON_RUNS_DAYS = 90;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(30)
+  @Max(3650)
+  RETENTION_ADMIN_ACTIONS_DAYS = 365;
+
+  /** Rows one retention statement deletes (or clears) at most, so no statement runs long. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(50_000)
+  RETENTION_BATCH_SIZE = 5_000;
 }

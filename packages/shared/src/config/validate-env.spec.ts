@@ -54,6 +54,41 @@ describe('validateEnv', () => {
     expect(error.problems[0]).toContain(message);
   });
 
+  it('defaults the pool size and the export limits, and reads overrides', () => {
+    expect(validateEnv(WorkerEnv, valid()).DATABASE_POOL_SIZE).toBe(10);
+    expect(validateEnv(ApiEnv, valid())).toMatchObject({
+      DATABASE_POOL_SIZE: 10,
+      EXPORT_MAX_CONCURRENT: 4,
+      EXPORT_MAX_PER_USER: 2,
+      EXPORT_IDLE_TIMEOUT_MS: 30_000,
+    });
+    expect(
+      validateEnv(ApiEnv, {
+        ...valid(),
+        DATABASE_POOL_SIZE: '20',
+        EXPORT_MAX_CONCURRENT: '8',
+        EXPORT_MAX_PER_USER: '1',
+        EXPORT_IDLE_TIMEOUT_MS: '5000',
+      }),
+    ).toMatchObject({
+      DATABASE_POOL_SIZE: 20,
+      EXPORT_MAX_CONCURRENT: 8,
+      EXPORT_MAX_PER_USER: 1,
+      EXPORT_IDLE_TIMEOUT_MS: 5_000,
+    });
+  });
+
+  it.each([
+    ['DATABASE_POOL_SIZE', '0', 'DATABASE_POOL_SIZE must not be less than 1'],
+    ['EXPORT_MAX_CONCURRENT', '0', 'EXPORT_MAX_CONCURRENT must not be less than 1'],
+    ['EXPORT_MAX_PER_USER', '101', 'EXPORT_MAX_PER_USER must not be greater than 100'],
+    ['EXPORT_IDLE_TIMEOUT_MS', '50', 'EXPORT_IDLE_TIMEOUT_MS must not be less than 100'],
+  ])('names %s when it is %s', (name, value, message) => {
+    const error = problemsOf({ ...valid(), [name]: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toContain(message);
+  });
+
   it('defaults the ESP settings to the real APIs and reads overrides', () => {
     expect(validateEnv(WorkerEnv, valid())).toMatchObject({
       BEEHIIV_API_URL: 'https://api.beehiiv.com/v2',
@@ -220,9 +255,149 @@ describe('validateEnv', () => {
       validateEnv(WorkerEnv, {
         ...valid(),
         NODE_ENV: 'production',
-        SMTP_URL: 'smtp://mail.internal:25',
+        SMTP_URL: 'smtps://mail.internal:465',
       }).SMTP_URL,
-    ).toBe('smtp://mail.internal:25');
+    ).toBe('smtps://mail.internal:465');
+  });
+});
+
+describe('validateEnv: HOST', () => {
+  it('defaults to 0.0.0.0 (every interface) and reads addresses and host names', () => {
+    expect(validateEnv(ApiEnv, valid()).HOST).toBe('0.0.0.0');
+    expect(validateEnv(WorkerEnv, valid()).HOST).toBe('0.0.0.0');
+    for (const host of ['127.0.0.1', '::', '::1', 'localhost', 'api.internal']) {
+      expect(validateEnv(WorkerEnv, { ...valid(), HOST: host }).HOST).toBe(host);
+    }
+    expect(validateEnv(ApiEnv, { ...valid(), HOST: ' 127.0.0.1 ' }).HOST).toBe('127.0.0.1');
+  });
+
+  it.each(['not a host', 'http://127.0.0.1', '127.0.0.1:4000', '-bad.example', 'a..b'])(
+    'names HOST in one line when it is %p',
+    (host) => {
+      const error = problemsOf({ ...valid(), HOST: host });
+      expect(error.problems).toEqual([
+        'HOST must be an IP address or host name to listen on ' +
+          '(0.0.0.0: every interface; 127.0.0.1: this machine only)',
+      ]);
+    },
+  );
+});
+
+describe('validateEnv: TLS in production', () => {
+  const production = () => ({
+    ...valid(),
+    NODE_ENV: 'production',
+    SMTP_URL: 'smtps://u:p@mail.example.com:465',
+  });
+  const ESP_URLS = ['BEEHIIV_API_URL', 'KIT_API_URL', 'MAILCHIMP_API_URL'];
+
+  it('accepts the defaults (every ESP over https://) with an smtps:// server', () => {
+    expect(validateEnv(WorkerEnv, production())).toMatchObject({
+      BEEHIIV_API_URL: 'https://api.beehiiv.com/v2',
+      KIT_API_URL: 'https://api.kit.com/v4',
+      MAILCHIMP_API_URL: 'https://{dc}.api.mailchimp.com/3.0',
+    });
+    expect(validateEnv(ApiEnv, { ...valid(), NODE_ENV: 'production' }).NODE_ENV).toBe('production');
+  });
+
+  it.each(ESP_URLS)('stops on an http:// %s, in one line naming it', (name) => {
+    for (const schema of [ApiEnv, WorkerEnv]) {
+      const error = problemsOf({ ...production(), [name]: 'http://esp.internal:4200/v1' }, schema);
+      expect(error.message).toBe(
+        `Invalid configuration: ${name} must be an https:// URL in production`,
+      );
+    }
+  });
+
+  it.each(ESP_URLS)('still lets development and tests point %s at an http:// fake', (name) => {
+    for (const NODE_ENV of ['development', 'test']) {
+      const env = validateEnv(WorkerEnv, {
+        ...valid(),
+        NODE_ENV,
+        [name]: 'http://127.0.0.1:4200/v1',
+      }) as unknown as Record<string, unknown>;
+      expect(env[name]).toBe('http://127.0.0.1:4200/v1');
+    }
+  });
+
+  it('names a malformed ESP URL once in production, not twice', () => {
+    const error = problemsOf({ ...production(), KIT_API_URL: 'api.kit.com/v4' }, WorkerEnv);
+    expect(error.problems).toEqual(['KIT_API_URL must be a URL starting with https:// or http://']);
+  });
+
+  it.each([
+    'smtps://u:p@mail.example.com:465',
+    'smtps://mail.example.com',
+    'smtp://u:p@mail.example.com:587?requireTLS=true',
+    'smtp://mail.example.com:587?requireTLS=true&tls.servername=mail.example.com',
+  ])('accepts the encrypted SMTP_URL %p in production', (url) => {
+    expect(validateEnv(WorkerEnv, { ...production(), SMTP_URL: url }).SMTP_URL).toBe(url);
+  });
+
+  it.each([
+    'smtp://mail.internal:25',
+    'smtp://u:p@mail.example.com:587',
+    'smtp://mail.example.com:587?requireTLS=false',
+    'smtp://mail.example.com:587?secure=true',
+    'smtps://mail.example.com:465?tls.rejectUnauthorized=false',
+    'smtp://mail.example.com:587?requireTLS=true&tls.rejectUnauthorized=false',
+  ])('stops on the SMTP_URL %p in production, in one line naming it', (url) => {
+    const error = problemsOf({ ...production(), SMTP_URL: url }, WorkerEnv);
+    expect(error.message).toBe(
+      'Invalid configuration: SMTP_URL must use TLS in production: smtps://…, or ' +
+        'smtp://…?requireTLS=true (STARTTLS required), with certificate checks on',
+    );
+    expect(error.message).not.toContain('mail.');
+  });
+
+  it('keeps plain smtp:// for development and tests', () => {
+    expect(
+      validateEnv(WorkerEnv, { ...valid(), NODE_ENV: 'test', SMTP_URL: 'smtp://127.0.0.1:1025' })
+        .SMTP_URL,
+    ).toBe('smtp://127.0.0.1:1025');
+  });
+});
+
+describe('validateEnv: data retention', () => {
+  it('defaults each table to its retention and reads overrides', () => {
+    expect(validateEnv(WorkerEnv, valid())).toMatchObject({
+      RETENTION_LOGIN_CODES_DAYS: 7,
+      RETENTION_SESSIONS_DAYS: 30,
+      RETENTION_OUTBOX_DAYS: 7,
+      RETENTION_JOB_RUNS_DAYS: 30,
+      RETENTION_CRON_RUNS_DAYS: 90,
+      RETENTION_ADMIN_ACTIONS_DAYS: 365,
+      RETENTION_BATCH_SIZE: 5_000,
+    });
+    expect(
+      validateEnv(WorkerEnv, {
+        ...valid(),
+        RETENTION_LOGIN_CODES_DAYS: '1',
+        RETENTION_ADMIN_ACTIONS_DAYS: '3650',
+        RETENTION_BATCH_SIZE: '100',
+      }),
+    ).toMatchObject({
+      RETENTION_LOGIN_CODES_DAYS: 1,
+      RETENTION_ADMIN_ACTIONS_DAYS: 3650,
+      RETENTION_BATCH_SIZE: 100,
+    });
+  });
+
+  it.each([
+    ['RETENTION_LOGIN_CODES_DAYS', '0', 'must not be less than 1'],
+    ['RETENTION_LOGIN_CODES_DAYS', '366', 'must not be greater than 365'],
+    ['RETENTION_SESSIONS_DAYS', 'forever', 'must be an integer number'],
+    ['RETENTION_OUTBOX_DAYS', '0', 'must not be less than 1'],
+    ['RETENTION_JOB_RUNS_DAYS', '3651', 'must not be greater than 3650'],
+    ['RETENTION_CRON_RUNS_DAYS', '1.5', 'must be an integer number'],
+    ['RETENTION_ADMIN_ACTIONS_DAYS', '29', 'must not be less than 30'],
+    ['RETENTION_BATCH_SIZE', '99', 'must not be less than 100'],
+    ['RETENTION_BATCH_SIZE', '50001', 'must not be greater than 50000'],
+  ])('names %s when it is %p', (name, value, message) => {
+    const error = problemsOf({ ...valid(), [name]: value }, WorkerEnv);
+    expect(error.problems.length).toBeGreaterThan(0);
+    expect(error.problems.every((problem) => problem.startsWith(name))).toBe(true);
+    expect(error.problems.some((problem) => problem.includes(message))).toBe(true);
   });
 });
 

@@ -33,6 +33,7 @@ describe('migrations (real Postgres)', () => {
   it('create every table of the design', async () => {
     dataSource = await new DataSource(dataSourceOptions(database.url)).initialize();
     expect(await tables(dataSource)).toEqual([
+      'admin_actions',
       'billing_accounts',
       'billing_periods',
       'cron_runs',

@@ -15,6 +15,10 @@ export type CronRunTrigger = (typeof CRON_RUN_TRIGGERS)[number];
 @Check('cron_runs_trigger_check', `"trigger" IN ('schedule', 'catch-up', 'manual')`)
 @Index('cron_runs_name_tick_key', ['name', 'tick'], { unique: true })
 @Index('cron_runs_unfinished_idx', ['tick'], { where: `"status" IN ('running', 'failed')` })
+// Data retention: ticks that ended (never a running one) by when they ended.
+@Index('cron_runs_finished_at_idx', ['finishedAt'], {
+  where: `"status" IN ('completed', 'failed')`,
+})
 export class CronRun {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'cron_runs_pkey' })
   id: string;

@@ -1,3 +1,4 @@
+import { AdminAction } from './admin-action.entity';
 import { BillingAccount } from './billing-account.entity';
 import { BillingPeriod } from './billing-period.entity';
 import { CronRun } from './cron-run.entity';
@@ -12,6 +13,7 @@ import { SyncRun } from './sync-run.entity';
 import { SyncSeenSubscriber } from './sync-seen-subscriber.entity';
 import { User } from './user.entity';
 
+export * from './admin-action.entity';
 export * from './billing-account.entity';
 export * from './billing-period.entity';
 export * from './cron-run.entity';
@@ -41,4 +43,5 @@ export const ENTITIES = [
   JobRun,
   CronRun,
   OutboxEvent,
+  AdminAction,
 ];

@@ -36,6 +36,10 @@ export type JobRunStatus = (typeof JOB_RUN_STATUSES)[number];
 @Index('job_runs_user_id_idx', ['userId'])
 // The dead-letter list: only dead jobs, newest first.
 @Index('job_runs_dead_idx', ['updatedAt'], { where: `"status" = 'dead'` })
+// Data retention: finished jobs (never queued, active or delayed ones) by their last update.
+@Index('job_runs_finished_updated_at_idx', ['updatedAt'], {
+  where: `"status" IN ('completed', 'failed', 'dead')`,
+})
 export class JobRun {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'job_runs_pkey' })
   id: string;

@@ -6,6 +6,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
  */
 @Entity({ name: 'outbox_events' })
 @Index('outbox_events_unpublished_idx', ['createdAt'], { where: `"published_at" IS NULL` })
+// Data retention: events published more than RETENTION_OUTBOX_DAYS ago.
+@Index('outbox_events_published_at_idx', ['publishedAt'], { where: `"published_at" IS NOT NULL` })
 export class OutboxEvent {
   /** The event's own id, also the BullMQ job id, so publishing twice is harmless. */
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'outbox_events_pkey' })

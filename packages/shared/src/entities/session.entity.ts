@@ -13,6 +13,9 @@ import { User } from './user.entity';
 @Entity({ name: 'sessions' })
 @Index('sessions_token_hash_key', ['tokenHash'], { unique: true })
 @Index('sessions_user_id_idx', ['userId'])
+// Data retention: sessions expired or revoked more than RETENTION_SESSIONS_DAYS ago.
+@Index('sessions_expires_at_idx', ['expiresAt'])
+@Index('sessions_revoked_at_idx', ['revokedAt'], { where: `"revoked_at" IS NOT NULL` })
 export class Session {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'sessions_pkey' })
   id: string;

@@ -3,6 +3,9 @@ import { CreateSyncSeenSubscribers1795600000000 } from './1795600000000-create-s
 import { AddSyncRunPasses1795700000000 } from './1795700000000-add-sync-run-passes';
 import { AddCronRunLeases1795800000000 } from './1795800000000-add-cron-run-leases';
 import { AddJobRunDelayed1795900000000 } from './1795900000000-add-job-run-delayed';
+import { AddLoginCodeCiphertext1796000000000 } from './1796000000000-add-login-code-ciphertext';
+import { CreateAdminActions1796100000000 } from './1796100000000-create-admin-actions';
+import { AddRetentionIndexes1796200000000 } from './1796200000000-add-retention-indexes';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -11,4 +14,7 @@ export const MIGRATIONS = [
   AddSyncRunPasses1795700000000,
   AddCronRunLeases1795800000000,
   AddJobRunDelayed1795900000000,
+  AddLoginCodeCiphertext1796000000000,
+  CreateAdminActions1796100000000,
+  AddRetentionIndexes1796200000000,
 ];

@@ -31,5 +31,6 @@ export const CRON = {
   monthlyBilling: 'monthly-billing',
   accountDeletion: 'account-deletion',
   outboxSweep: 'outbox-sweep',
+  dataRetention: 'data-retention',
 } as const;
 export type CronName = (typeof CRON)[keyof typeof CRON];

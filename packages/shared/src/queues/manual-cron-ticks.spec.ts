@@ -25,6 +25,7 @@ describe('manual cron ticks', () => {
 
   it('exist only for crons the worker implements', () => {
     expect(isManualCron('midnight-sync')).toBe(true);
+    expect(isManualCron('data-retention')).toBe(true);
     expect(isManualCron('outbox-sweep')).toBe(false);
     expect(isManualCron('constructor')).toBe(false);
   });
