@@ -12,6 +12,7 @@ const OPEN_DURING_DELETION = new Set([
   'post /auth/send-code',
   'post /auth/verify-code',
   'post /auth/logout',
+  'post /auth/logout-all',
   'post /account/delete',
   'post /account/delete/cancel',
   'post /subscribers/:id/unmask',
@@ -169,10 +170,13 @@ describe('account deletion (real app, Postgres, Redis)', () => {
       expect(again.body).toMatchObject({ success: true, message: 'No deletion was pending' });
     });
 
-    it('allows signing out', async () => {
+    it('allows signing out, here or everywhere', async () => {
+      const elsewhere = await signIn(api, 'erin@example.com');
       await as(erin.token).post('/account/delete').expect(200);
       await as(erin.token).post('/auth/logout').expect(200);
       await as(erin.token).get('/auth/me').expect(401);
+      await as(elsewhere.token).post('/auth/logout-all').expect(200);
+      await as(elsewhere.token).get('/auth/me').expect(401);
     });
 
     it('lets a user with a pending deletion sign in again and cancel', async () => {
