@@ -111,6 +111,24 @@ describe('auth (real app, Postgres and Redis)', () => {
       expect(ttl).toBeLessThanOrEqual(10 * 60_000);
     });
 
+    it('keeps exactly one code to send when requests race, the newest, and it signs in', async () => {
+      const email = newEmail();
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () => api.http().post('/auth/send-code').send({ email })),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      const rows = await api.dataSource.query<{ id: string; waiting: boolean }[]>(
+        `SELECT id, code_encrypted IS NOT NULL AS waiting FROM login_codes
+          WHERE email = $1 ORDER BY created_at DESC`,
+        [email],
+      );
+      expect(rows).toHaveLength(4);
+      expect(rows.map((row) => row.waiting)).toEqual([true, false, false, false]);
+      const { loginCodeId, code } = await latestLoginCode(api, email);
+      expect(loginCodeId).toBe(rows[0].id);
+      await api.http().post('/auth/verify-code').send({ email, code }).expect(200);
+    });
+
     it('drops the code it no longer needs: superseded by a newer code, used, or locked', async () => {
       const ciphertext = async (id: string) =>
         (

@@ -203,6 +203,11 @@ describe('email queue → worker → SMTP (built worker, real Redis and Postgres
     expect(dead).toMatchObject({ attempts: 3, maxAttempts: 3 });
     expect(dead.lastError).toContain('550');
     expect(smtp.messages.some((m) => m.to.includes(address))).toBe(false);
+    // What Redis (and the queue board) keeps of the failure: a redacted reason, no stack.
+    const failed = await email.getJob(payload.loginCodeId);
+    expect(failed?.failedReason).toContain('550');
+    expect(failed?.failedReason).not.toContain(address);
+    expect(failed?.stacktrace).toEqual([]);
 
     const final = await waitFor(() =>
       logLines(worker).find(

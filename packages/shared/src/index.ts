@@ -26,6 +26,7 @@ export * from './logging/logger.module';
 export * from './migrations';
 export * from './process/graceful-shutdown';
 export * from './process/run-service';
+export * from './queues/job-error';
 export * from './queues/job-names';
 export * from './queues/job-options';
 export * from './queues/job-payloads';

@@ -1,4 +1,3 @@
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { BullBoardModule, BullBoardModuleOptions } from '@bull-board/nestjs';
 import { Module, ServiceUnavailableException } from '@nestjs/common';
 import {
@@ -21,6 +20,7 @@ import { CronRunsService } from './cron-runs.service';
 import { DeadLetterController } from './dead-letter.controller';
 import { DeadLetterService } from './dead-letter.service';
 import { QueueBoardAdapter } from './queue-board-adapter';
+import { QueueBoardQueueAdapter } from './queue-board-queue-adapter';
 import { queueBoardAuthMiddleware } from './queue-board-auth.middleware';
 import { QUEUE_BOARD_PATH } from './queue-board-cookie';
 import { QueueBoardController } from './queue-board.controller';
@@ -64,12 +64,13 @@ import { SchedulersService } from './schedulers.service';
         boardOptions: { uiConfig: { boardTitle: 'SubscriberNest queues' } },
       }),
     }),
-    // Read-only on every queue: a writable board could add or edit jobs (e.g. an email job) and
-    // act outside the audited admin routes; retries and manual ticks go through those routes.
+    // Read-only on every queue (QueueBoardQueueAdapter forces it): a writable board could add or
+    // edit jobs and act outside the audited admin routes; retries and manual ticks go through
+    // those routes. It shows jobs without stacks, with redacted reasons and id fields only.
     BullBoardModule.forFeature(
       ...QUEUE_NAMES.map((name) => ({
         name,
-        adapter: BullMQAdapter,
+        adapter: QueueBoardQueueAdapter,
         options: { readOnlyMode: true },
       })),
     ),

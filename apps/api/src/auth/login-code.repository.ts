@@ -48,7 +48,17 @@ export class LoginCodeRepository {
           WHERE email = $1 AND code_encrypted IS NOT NULL`,
         [values.email],
       );
-      const issued = await manager.save(manager.create(LoginCode, values));
+      // created_at from the clock, not now() (the transaction's start): codes of one address are
+      // then ordered as they took the lock, so the newest row is the one whose code was kept.
+      const inserted = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(LoginCode)
+        .values({ ...values, createdAt: () => 'clock_timestamp()' })
+        .returning('id')
+        .execute();
+      const id = (inserted.identifiers[0] as { id: string }).id;
+      const issued = await manager.findOneByOrFail(LoginCode, { id });
       return { issued };
     });
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   DecryptionError,
+  describeJobError,
   EncryptionService,
   JOB,
   JobPayloads,
@@ -8,7 +9,6 @@ import {
 } from '@subscribernest/shared';
 import { Job, UnrecoverableError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from '../ops/job-error';
 import { renderLoginCode, renderSignInNotification } from './email-templates';
 import { LoginCodeMailRepository, LoginCodeRefusal } from './login-code-mail.repository';
 import { Delivery, MailerService, OutgoingEmail } from './mailer.service';

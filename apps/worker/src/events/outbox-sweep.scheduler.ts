@@ -1,10 +1,15 @@
 import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CRON, OutboxMessage, OutboxRelayService, WorkerEnv } from '@subscribernest/shared';
+import {
+  CRON,
+  describeJobError,
+  OutboxMessage,
+  OutboxRelayService,
+  WorkerEnv,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EntityManager } from 'typeorm';
-import { describeJobError } from '../ops/job-error';
 import { SerialInterval } from '../schedulers/serial-interval';
 import { OutboxEventRepository } from './outbox-event.repository';
 

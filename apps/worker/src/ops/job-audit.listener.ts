@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { JobRunStatus } from '@subscribernest/shared';
+import { describeJobError, JobRunStatus } from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from './job-error';
 import { JobRunRecord, JobRunRepository } from './job-run.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,4 +1,4 @@
-import { JobNameOf, JobPayloads, QueueName } from '@subscribernest/shared';
+import { JobNameOf, JobPayloads, QueueName, redactJobText } from '@subscribernest/shared';
 import { Job, UnrecoverableError } from 'bullmq';
 
 /** A job of one name, with its payload typed from the shared contract. */
@@ -39,5 +39,13 @@ export async function dispatch<Q extends QueueName>(
   if (!handler) {
     throw new UnrecoverableError(`No handler for job "${job.name}" on queue "${queue}"`);
   }
-  return handler(job.data, job, token);
+  try {
+    return await handler(job.data, job, token);
+  } catch (error) {
+    // BullMQ keeps the message as the job's failedReason, in Redis and on the queue board: mask
+    // what it may name (an SMTP 550 names the recipient). The class stays, so DelayedError,
+    // UnrecoverableError and the like still steer BullMQ.
+    if (error instanceof Error) error.message = redactJobText(error.message);
+    throw error;
+  }
 }

@@ -6,6 +6,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { JobAuditListener } from './job-audit.listener';
 import { JobHandback } from './job-handback';
 import { JobRunRepository } from './job-run.repository';
+import { LegacyJobPayloadScrubber } from './legacy-job-payload.scrubber';
 import { OpsServer } from './ops-server';
 import { QueueWorkersService } from './queue-workers.service';
 
@@ -21,7 +22,14 @@ import { QueueWorkersService } from './queue-workers.service';
     PlatformHealthModule,
     PrometheusModule.register({ defaultMetrics: { enabled: true } }),
   ],
-  providers: [OpsServer, JobRunRepository, JobAuditListener, JobHandback, QueueWorkersService],
+  providers: [
+    OpsServer,
+    JobRunRepository,
+    JobAuditListener,
+    JobHandback,
+    QueueWorkersService,
+    LegacyJobPayloadScrubber,
+  ],
   exports: [OpsServer, QueueWorkersService, JobHandback],
 })
 export class OpsModule {}

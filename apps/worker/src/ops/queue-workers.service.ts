@@ -2,12 +2,17 @@ import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@
 import { ConfigService } from '@nestjs/config';
 import { DiscoveryService } from '@nestjs/core';
 import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
-import { QueueName, RedisErrorLog, WorkerEnv, workerRedisOptions } from '@subscribernest/shared';
+import {
+  describeJobError,
+  QueueName,
+  RedisErrorLog,
+  WorkerEnv,
+  workerRedisOptions,
+} from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
 import { JobAuditListener } from './job-audit.listener';
-import { describeJobError } from './job-error';
 import { JobHandback } from './job-handback';
 import { withOwnLock } from './job-lock-keeper';
 import { QueueProcessor } from './queue-processor';

@@ -1,9 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { WorkerEnv } from '@subscribernest/shared';
+import { describeJobError, WorkerEnv } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from '../ops/job-error';
 import { CronRecoveryRound, CronTicksService } from './cron-ticks.service';
 import { SerialInterval } from './serial-interval';
 

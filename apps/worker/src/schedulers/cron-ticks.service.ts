@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CronName, CronRunTrigger, WorkerEnv } from '@subscribernest/shared';
+import { CronName, CronRunTrigger, describeJobError, WorkerEnv } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from '../ops/job-error';
 import { CronLease, CronRunRepository, TakeoverRules } from './cron-run.repository';
 import { previousCronTick } from './cron-schedule';
 

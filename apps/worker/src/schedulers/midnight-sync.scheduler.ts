@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
 import {
   CRON,
+  describeJobError,
   JOB,
   JobProducer,
   SyncRunLifecycle,
@@ -10,7 +11,6 @@ import {
   WorkerEnv,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from '../ops/job-error';
 import {
   CronClaim,
   CronTickHandler,

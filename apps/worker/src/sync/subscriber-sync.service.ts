@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
   DecryptionError,
+  describeJobError,
   EncryptionService,
   EspClient,
   EspClientRegistry,
@@ -23,7 +24,6 @@ import {
 } from '@subscribernest/shared';
 import { DelayedError, Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from '../ops/job-error';
 import { JobHandback } from '../ops/job-handback';
 
 export type SyncPublicationData = PayloadOf<typeof JOB.syncPublication>;

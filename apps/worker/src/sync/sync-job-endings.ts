@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { SyncRunLifecycle } from '@subscribernest/shared';
+import { describeJobError, SyncRunLifecycle } from '@subscribernest/shared';
 import { Job } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { describeJobError } from '../ops/job-error';
 
 /** BullMQ's reason for a job failed by its stalled-job limit (a worker died with it, too often). */
 const STALLED_LIMIT = 'job stalled more than allowable limit';

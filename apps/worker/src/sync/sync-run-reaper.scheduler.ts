@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import {
+  describeJobError,
   JobProducer,
   QUEUE,
   StaleSyncRun,
@@ -11,7 +12,6 @@ import {
 import { JobState } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { describeJobError } from '../ops/job-error';
 import { SerialInterval } from '../schedulers/serial-interval';
 import { ownerReasonForDeadJob } from './sync-job-endings';
 

@@ -18,6 +18,13 @@ describe('job options', () => {
       backoff: { type: 'exponential', delay: 30_000 },
       removeOnComplete: { age: 86_400, count: 1_000 },
       removeOnFail: { age: 604_800, count: 5_000 },
+      stackTraceLimit: 0,
     });
+  });
+
+  it('keep no stack trace in Redis on any queue (paths; the queue board would show them)', () => {
+    for (const options of Object.values(DEFAULT_JOB_OPTIONS)) {
+      expect(options.stackTraceLimit).toBe(0);
+    }
   });
 });

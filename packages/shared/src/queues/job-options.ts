@@ -10,6 +10,9 @@ const DAY_SECONDS = 24 * 60 * 60;
 const RETENTION = {
   removeOnComplete: { age: DAY_SECONDS, count: 1_000 },
   removeOnFail: { age: 7 * DAY_SECONDS, count: 5_000 },
+  // No stack traces in Redis: they hold absolute paths, and the queue board would show them. The
+  // failure's message (redacted, see dispatch) is kept; the worker's log has the rest.
+  stackTraceLimit: 0,
 } satisfies DefaultJobOptions;
 
 /** The job settings operators may change (SharedEnv: both apps add sync jobs). */

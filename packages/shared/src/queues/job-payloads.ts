@@ -23,3 +23,35 @@ export interface JobPayloads extends DomainEventPayloads {
 }
 
 export type PayloadOf<N extends keyof JobPayloads> = JobPayloads[N];
+
+/**
+ * Every field any job payload may carry: ids, enums and times, nothing that names or reaches a
+ * person. job-payloads.spec.ts fails to compile when a payload gains a field not listed here,
+ * which is the moment to ask whether it belongs in Redis at all (addresses, codes, IPs, user
+ * agents and keys never do, not even encrypted). The queue board shows only these fields, and the
+ * worker strips anything else from jobs queued by an older release (LegacyJobPayloadScrubber).
+ */
+export const JOB_PAYLOAD_FIELDS = [
+  'eventId',
+  'espConnectionId',
+  'userId',
+  'syncRunId',
+  'sessionId',
+  'loginCodeId',
+  'cronRunId',
+  'trigger',
+  'name',
+  'requestedBy',
+  'requestedAt',
+] as const;
+export type JobPayloadField = (typeof JOB_PAYLOAD_FIELDS)[number];
+
+const PAYLOAD_FIELD_SET: ReadonlySet<string> = new Set(JOB_PAYLOAD_FIELDS);
+
+/** `data` without the fields no payload may carry (null when nothing had to go). */
+export function strippedJobPayload(data: unknown): Record<string, unknown> | null {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
+  const entries = Object.entries(data as Record<string, unknown>);
+  if (entries.every(([key]) => PAYLOAD_FIELD_SET.has(key))) return null;
+  return Object.fromEntries(entries.filter(([key]) => PAYLOAD_FIELD_SET.has(key)));
+}

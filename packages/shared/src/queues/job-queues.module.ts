@@ -41,7 +41,7 @@ export class JobQueuesModule {
         },
         JobProducer,
       ],
-      exports: [queues, RedisErrorLog, JobProducer],
+      exports: [queues, RedisErrorLog, JobProducer, JOB_QUEUES],
     };
   }
 }

@@ -79,8 +79,12 @@ export const FakeSmtpServer = {
       if (failures.remaining > 0) {
         failures.remaining -= 1;
         rejected += 1;
+        // Like real servers, a permanent failure names the recipient (workers must not repeat it).
+        const recipient = session.envelope.rcptTo.map((rcpt) => rcpt.address).join(', ');
         const error = new Error(
-          failures.code >= 500 ? 'Mailbox unavailable (fake)' : 'Try again later (fake)',
+          failures.code >= 500
+            ? `<${recipient}>: Mailbox unavailable (fake)`
+            : 'Try again later (fake)',
         ) as CodedError;
         error.responseCode = failures.code;
         throw error;

@@ -1,4 +1,4 @@
-import { maskEmail } from '@subscribernest/shared';
+import { maskEmail } from '../encryption/mask-email';
 
 const MAX_LENGTH = 2_000;
 const EMAIL = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
@@ -10,12 +10,20 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
  * masked, credentials in headers cut, bounded in length.
  */
 export function describeJobError(error: unknown): string {
-  const text =
+  return redactJobText(
     error instanceof Error
       ? `${error.name}: ${error.message}`
       : typeof error === 'string'
         ? error
-        : 'Unknown error';
+        : 'Unknown error',
+  );
+}
+
+/**
+ * Error text made fit for Redis, the queue board and logs: addresses masked, credentials in
+ * headers cut, bounded in length (an SMTP server's 550 reply, for one, names the recipient).
+ */
+export function redactJobText(text: string): string {
   const cleaned = text
     .replace(EMAIL, (address) => maskEmail(address))
     .replace(BEARER, (_match, scheme: string) => `${scheme} [redacted]`);
