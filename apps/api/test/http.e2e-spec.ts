@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Response, Test } from 'supertest';
+import { insertConnection, insertSubscribers } from './support/subscriber-factory';
 import { signIn, startTestApi, TestApi } from './support/test-api';
 import { ProbeController } from './support/probe.controller';
 
@@ -191,16 +193,65 @@ describe('HTTP surface (real app)', () => {
     });
 
     it('tells every cache to keep no copy of any answer, personal data or error', async () => {
-      const { token } = await signIn(api, 'no-store@example.com');
-      for (const path of ['/auth/me', '/dashboard', '/esp-connections', `/jobs/${randomUUID()}`]) {
-        const response = await api.http().get(path).set('authorization', `Bearer ${token}`);
-        expect({ path, cacheControl: response.headers['cache-control'] }).toEqual({
-          path,
-          cacheControl: 'no-store',
+      const { token, user } = await signIn(api, 'no-store@example.com');
+      const connection = await insertConnection(api, user.id);
+      const [subscriber] = await insertSubscribers(api, connection, [
+        { email: 'reader@example.com' },
+        { email: 'gone@example.com', status: 'unsubscribed' },
+      ]);
+      const signedIn = (request: Test) => request.set('authorization', `Bearer ${token}`);
+      /** What each route answered: its status and Cache-Control. */
+      const answers: { route: string; status: number; cacheControl: unknown }[] = [];
+      const expected: typeof answers = [];
+      const check = async (route: string, request: Test, status: number): Promise<Response> => {
+        const response = await request;
+        answers.push({
+          route,
+          status: response.status,
+          cacheControl: response.headers['cache-control'],
         });
-      }
-      const unauthenticated = await api.http().get('/auth/me').expect(401);
-      expect(unauthenticated.headers['cache-control']).toBe('no-store');
+        expected.push({ route, status, cacheControl: 'no-store' });
+        return response;
+      };
+
+      await check('GET /auth/me', signedIn(api.http().get('/auth/me')), 200);
+      await check('GET /dashboard (no such route)', signedIn(api.http().get('/dashboard')), 404);
+      await check('GET /esp-connections', signedIn(api.http().get('/esp-connections')), 200);
+      await check(
+        'GET /jobs/:id (unknown)',
+        signedIn(api.http().get(`/jobs/${randomUUID()}`)),
+        404,
+      );
+      await check('GET /auth/me (no token)', api.http().get('/auth/me'), 401);
+      // The routes issue 11 names, each answering for real: subscriber lists, unmasked
+      // addresses, the export download, the dashboard and a job's status.
+      await check(
+        'GET /esp-connections/:id/subscribers',
+        signedIn(api.http().get(`/esp-connections/${connection}/subscribers`)),
+        200,
+      );
+      await check(
+        'POST /subscribers/:id/unmask',
+        signedIn(api.http().post(`/subscribers/${subscriber}/unmask`)),
+        200,
+      );
+      const download = await check(
+        'GET /esp-connections/:id/subscribers/export',
+        signedIn(api.http().get(`/esp-connections/${connection}/subscribers/export?format=csv`)),
+        200,
+      );
+      await check('GET /dashboard/stats', signedIn(api.http().get('/dashboard/stats')), 200);
+      const sync = await check(
+        'POST /esp-connections/:id/sync',
+        signedIn(api.http().post(`/esp-connections/${connection}/sync`)),
+        202,
+      );
+      const jobId = (sync.body as { jobId?: string }).jobId;
+      await check('GET /jobs/:id', signedIn(api.http().get(`/jobs/${jobId}`)), 200);
+
+      expect(answers).toEqual(expected);
+      // The answers were the real ones, not errors that happen to carry the header.
+      expect(download.text).toContain('reader@example.com');
     });
 
     it('answers CORS preflights for configured origins only', async () => {

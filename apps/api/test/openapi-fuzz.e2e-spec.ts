@@ -313,10 +313,19 @@ function headerVariants(token: string | undefined): Variant[] {
 }
 
 /**
- * Operations that end the caller's session or account: each gets a fresh identity after every
- * request it did not refuse, so the rest of the run keeps its own.
+ * Operations that end the caller's session(s) or account: each gets a fresh identity after every
+ * request it did not refuse, so the rest of the run keeps its own. A new route that revokes
+ * sessions belongs here: run in the parallel pool it would sign the identity out early, and
+ * every later request would be a 401 the harness accepts (the checks after each run catch it).
  */
-const DESTRUCTIVE = new Set(['post /auth/logout', 'post /account/delete']);
+const DESTRUCTIVE = new Set(['post /auth/logout', 'post /auth/logout-all', 'post /account/delete']);
+
+/**
+ * Answers other than 401/403 each signed-in identity must get from the parallel pool. A healthy
+ * run lets the user in about 1,100 times and the admin about 1,400; with `POST /auth/logout-all`
+ * left in the pool, both fell to about 600 (signed out halfway).
+ */
+const MIN_ADMITTED = 800;
 
 describe('OpenAPI fuzz (real app, Postgres, Redis, fake ESP)', () => {
   let esp: EspTestApi;
@@ -599,13 +608,19 @@ describe('OpenAPI fuzz (real app, Postgres, Redis, fake ESP)', () => {
       expect.arrayContaining(['post /auth/send-code', 'get /esp-connections/{id}/subscribers']),
     );
 
+    /** Per identity: answers of the parallel pool other than 401/403 (the identity was let in). */
+    const admitted: Record<string, number> = {};
+    /** Per signed-in identity: what `GET /auth/me` answered with its token after its run. */
+    const stillSignedIn: Record<string, number> = {};
     for (const identity of identities) {
       const safe = operations.filter(({ method, path }) => !DESTRUCTIVE.has(`${method} ${path}`));
+      admitted[identity.name] = 0;
       await pool(
         safe.flatMap(({ method, path, operation }) =>
-          variants(method, path, operation, identity).map(
-            (variant) => () => fuzzOne(method, path, operation, identity, variant),
-          ),
+          variants(method, path, operation, identity).map((variant) => async () => {
+            const status = await fuzzOne(method, path, operation, identity, variant);
+            if (status !== 0 && status !== 401 && status !== 403) admitted[identity.name]++;
+          }),
         ),
         8,
       );
@@ -622,9 +637,23 @@ describe('OpenAPI fuzz (real app, Postgres, Redis, fake ESP)', () => {
           if (status < 400 && own.token) own = await newIdentity(identity.name, identity.ids);
         }
       }
+      // Nothing in its run may have ended this identity's session: once it is ended, every later
+      // request is a 401 the harness accepts, and the fuzz silently stops testing signed-in routes.
+      if (identity.token) {
+        const me = await api
+          .http()
+          .get('/auth/me')
+          .set('authorization', `Bearer ${identity.token}`);
+        stillSignedIn[identity.name] = me.status;
+      }
     }
 
     expect(sent).toBeGreaterThan(1_000);
     expect(failures).toEqual([]);
+    expect(stillSignedIn).toEqual({ user: 200, admin: 200 });
+    const tooFew = identities
+      .filter((identity) => identity.token && admitted[identity.name] < MIN_ADMITTED)
+      .map((identity) => `${identity.name}: ${admitted[identity.name]} let in`);
+    expect(tooFew).toEqual([]);
   });
 });

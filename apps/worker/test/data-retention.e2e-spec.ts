@@ -99,7 +99,8 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
     await outbox('published-8d', '8 days', '8 days');
     await outbox('published-6d', '9 days', '6 days');
     await outbox('unpublished-30d', '30 days', null);
-    // job_runs (30 days): completed, failed and dead only, by last update.
+    // job_runs (30 days): completed and dead only, by last update. A failed one is an attempt
+    // that will be retried, not an outcome: kept whatever its age.
     await sql.query(
       `INSERT INTO job_runs (queue, name, job_id, status, created_at, updated_at)
        SELECT 'email', 'login-code', s || '-' || age, s, now() - interval '60 days',
@@ -107,7 +108,8 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
          FROM unnest(ARRAY['completed', 'failed', 'dead', 'queued', 'active', 'delayed']) AS s,
               unnest(ARRAY['31', '29']) AS age`,
     );
-    // cron_runs (90 days): ended ticks only; each cron's newest scheduled tick stays.
+    // cron_runs (90 days): completed ticks only (a failed one waits for an admin's re-run, a
+    // running one for its lease or recovery); each cron's newest scheduled tick stays.
     await sql.query(
       `INSERT INTO cron_runs (name, tick, trigger, status, claimed_by, started_at, finished_at,
                               lease_token, lease_expires_at)
@@ -134,15 +136,15 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
     expect(result).toMatchObject({
       status: 'completed',
       outcome: {
-        queued: 2 + 2 + 1 + 3 + 4 + 2,
+        queued: 2 + 2 + 1 + 2 + 3 + 2,
         skipped: 0,
         ciphertextsCleared: 2,
         deleted: {
           login_codes: 2,
           sessions: 2,
           outbox_events: 1,
-          job_runs: 3,
-          cron_runs: 4,
+          job_runs: 2,
+          cron_runs: 3,
           admin_actions: 2,
         },
       },
@@ -173,12 +175,13 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
       'delayed-29',
       'delayed-31',
       'failed-29',
+      'failed-31',
       'queued-29',
       'queued-31',
     ]);
     expect(
       await column(`SELECT claimed_by AS tag FROM cron_runs WHERE name <> 'data-retention'`),
-    ).toEqual(['billing-only-120d', 'completed-89d', 'running-97d']);
+    ).toEqual(['billing-only-120d', 'completed-89d', 'failed-99d', 'running-97d']);
     expect(await column(`SELECT action AS tag FROM admin_actions`)).toEqual(['failed-364d']);
 
     const recorded = await sql
@@ -187,7 +190,7 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
     expect(recorded).toMatchObject({
       trigger: 'schedule',
       status: 'completed',
-      queuedCount: 14,
+      queuedCount: 12,
       skippedCount: 0,
       error: null,
     });

@@ -18,7 +18,7 @@ const CUTOFF = `now() - make_interval(days => $1::int)`;
 /**
  * Which rows of each table are past their retention: only rows in a final state, aged by the
  * moment they became final. Status lists are literals (not parameters) so the planner can use the
- * partial indexes of migration 1796200000000, whose predicates they match.
+ * partial indexes of migration 1796200000000, whose predicates they imply.
  */
 export const PAST_RETENTION: Record<RetentionTable, string> = {
   // Every code is dead 10 minutes after it was issued; the whole row goes, requester IP included.
@@ -26,12 +26,15 @@ export const PAST_RETENTION: Record<RetentionTable, string> = {
   sessions: `(sessions.expires_at < ${CUTOFF} OR sessions.revoked_at < ${CUTOFF})`,
   // Unpublished events are the sweeper's backlog: never pruned.
   outbox_events: `outbox_events.published_at < ${CUTOFF}`,
-  // Never queued, active or delayed jobs.
-  job_runs: `job_runs.status IN ('completed', 'failed', 'dead') AND job_runs.updated_at < ${CUTOFF}`,
-  // Never a running tick (its lease may be live, or it awaits recovery). Each cron's newest
-  // scheduled tick stays whatever its age: it is what tells the start-up catch-up the tick ran
-  // (a monthly cron's tick is up to 31 days old when its next one comes).
-  cron_runs: `cron_runs.status IN ('completed', 'failed') AND cron_runs.finished_at < ${CUTOFF}
+  // Only final jobs: never queued, active or delayed ones, nor a `failed` one (an attempt that
+  // failed and will be retried, not an outcome).
+  job_runs: `job_runs.status IN ('completed', 'dead') AND job_runs.updated_at < ${CUTOFF}`,
+  // Only completed ticks: never a running one (its lease may be live, or it awaits recovery) nor
+  // a failed one (it waits for an admin's re-run, POST /admin/cron-runs/:id/rerun, which claims
+  // the same row). Each cron's newest scheduled tick stays whatever its age: it is what tells the
+  // start-up catch-up the tick ran (a monthly cron's tick is up to 31 days old when its next one
+  // comes).
+  cron_runs: `cron_runs.status = 'completed' AND cron_runs.finished_at < ${CUTOFF}
     AND (cron_runs.trigger = 'manual' OR EXISTS (
       SELECT 1 FROM cron_runs AS newer
        WHERE newer.name = cron_runs.name AND newer.tick > cron_runs.tick
