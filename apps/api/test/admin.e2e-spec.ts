@@ -373,7 +373,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
           .filter((method) => method !== 'get')
           .flatMap((method) =>
             (Array.isArray(route.route) ? route.route : [route.route]).map((path) => ({
-              method: method as 'post' | 'put' | 'patch' | 'delete',
+              method: method,
               path: `/admin/queues${path
                 .replace(':queueName', QUEUE.email)
                 .replace(':jobId', job.id!)
@@ -416,7 +416,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       const jobId = randomUUID();
       await emailQueue.add(
         JOB.loginCode,
-        { loginCodeId: jobId, emailEncrypted: 'v1.k1.aaaa.bbbb' } as never,
+        { loginCodeId: jobId, emailEncrypted: 'v1.k1.aaaa.bbbb' },
         { jobId, attempts: 1 },
       );
       const worker = new Worker(

@@ -26,7 +26,7 @@ describe('jobs queued by an older release (real worker, Postgres, Redis)', () =>
   it('keep only id fields, in any state, and a legacy login-code job sends nothing', async () => {
     const email = worker.queue(QUEUE.email);
     const finished = randomUUID();
-    await email.add(JOB.loginCode, legacyLoginCode(finished) as never, { jobId: finished });
+    await email.add(JOB.loginCode, legacyLoginCode(finished), { jobId: finished });
     await waitFor(async () => (await email.getJob(finished))?.finishedOn !== undefined, {
       description: 'the legacy job to be processed',
     });
@@ -44,7 +44,7 @@ describe('jobs queued by an older release (real worker, Postgres, Redis)', () =>
         ip: '203.0.113.9',
         userAgent: 'old-browser',
         signedInAt: new Date().toISOString(),
-      } as never,
+      },
       { jobId: later, delay: 3_600_000 },
     );
 
