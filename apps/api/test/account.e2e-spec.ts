@@ -16,6 +16,7 @@ const OPEN_DURING_DELETION = new Set([
   'post /account/delete',
   'post /account/delete/cancel',
   'post /subscribers/:id/unmask',
+  'delete /esp-connections/:id',
 ]);
 
 describe('account deletion (real app, Postgres, Redis)', () => {
@@ -93,6 +94,23 @@ describe('account deletion (real app, Postgres, Redis)', () => {
       expect(me.body.user.deleteRequestedAt).toBe(requestedAt!.toISOString());
     });
 
+    it('revokes every other session of the user at once; this one stays', async () => {
+      const hal = await signIn(api, 'hal@example.com');
+      const phone = await signIn(api, 'hal@example.com');
+      const laptop = await signIn(api, 'hal@example.com');
+      const ivy = await signIn(api, 'ivy@example.com');
+      await as(hal.token).post('/account/delete').expect(200);
+      await as(hal.token).get('/auth/me').expect(200);
+      await as(phone.token).get('/auth/me').expect(401);
+      await as(laptop.token).get('/auth/me').expect(401);
+      await as(ivy.token).get('/auth/me').expect(200);
+      const [{ live }] = await api.dataSource.query<{ live: number }[]>(
+        'SELECT count(*)::int AS live FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
+        [hal.user.id],
+      );
+      expect(live).toBe(1);
+    });
+
     it('is idempotent: asking again keeps the first date', async () => {
       const requestedAt = await deleteRequestedAt(dora.user.id);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -119,7 +137,6 @@ describe('account deletion (real app, Postgres, Redis)', () => {
           'post /auth/complete-onboarding',
           'post /esp-connections',
           'patch /esp-connections/:id',
-          'delete /esp-connections/:id',
           'post /esp-connections/:id/sync',
           'post /admin/dead-letter/:id/retry',
           'post /admin/schedulers/:name/run',
@@ -150,6 +167,20 @@ describe('account deletion (real app, Postgres, Redis)', () => {
       await as(erin.token).post('/account/delete').expect(200);
     });
 
+    it('refuses to cancel once the worker has begun deleting, keeping the request', async () => {
+      const fay = await signIn(api, 'fay@example.com');
+      await as(fay.token).post('/account/delete').expect(200);
+      const requestedAt = await deleteRequestedAt(fay.user.id);
+      await api.dataSource.query(`UPDATE users SET deletion_started_at = now() WHERE id = $1`, [
+        fay.user.id,
+      ]);
+      const refused = await as(fay.token).post('/account/delete/cancel').expect(409);
+      expect(refused.body.message).toBe(
+        'The deletion of this account is already under way and can no longer be cancelled',
+      );
+      expect(await deleteRequestedAt(fay.user.id)).toEqual(requestedAt);
+    });
+
     it('allows cancelling, which withdraws the request and reopens every route', async () => {
       await as(erin.token).post('/auth/complete-onboarding').expect(403);
       const cancelled = await as(erin.token).post('/account/delete/cancel').expect(200);
@@ -170,9 +201,30 @@ describe('account deletion (real app, Postgres, Redis)', () => {
       expect(again.body).toMatchObject({ success: true, message: 'No deletion was pending' });
     });
 
+    it('lets the owner delete their own connections (and only theirs)', async () => {
+      const gil = await signIn(api, 'gil@example.com');
+      const insert = (userId: string) =>
+        api.dataSource.query<{ id: string }[]>(
+          `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
+           VALUES ($1, 'beehiiv', 'v1.test.not-a-key', 'pub-1') RETURNING id`,
+          [userId],
+        );
+      const [own] = await insert(erin.user.id);
+      const [others] = await insert(gil.user.id);
+      const remove = (id: string) =>
+        api.http().delete(`/esp-connections/${id}`).set('authorization', `Bearer ${erin.token}`);
+      await remove(others.id).expect(404);
+      await remove(own.id).expect(200, { success: true });
+      const left = await api.dataSource.query<{ id: string }[]>(
+        'SELECT id FROM esp_connections WHERE id = ANY($1)',
+        [[own.id, others.id]],
+      );
+      expect(left).toEqual([{ id: others.id }]);
+    });
+
     it('allows signing out, here or everywhere', async () => {
-      const elsewhere = await signIn(api, 'erin@example.com');
       await as(erin.token).post('/account/delete').expect(200);
+      const elsewhere = await signIn(api, 'erin@example.com');
       await as(erin.token).post('/auth/logout').expect(200);
       await as(erin.token).get('/auth/me').expect(401);
       await as(elsewhere.token).post('/auth/logout-all').expect(200);

@@ -214,11 +214,11 @@ describe('admin routes (real app, Postgres, Redis)', () => {
 
   describe('POST /admin/schedulers/:name/run', () => {
     it('answers 400 for names that are not manual crons', async () => {
-      // Monthly billing and account deletion become manual crons when their schedulers land.
+      // Monthly billing becomes a manual cron when its scheduler lands.
       for (const name of ['nope', 'outbox-sweep', 'MIDNIGHT-SYNC', 'monthly-billing']) {
         const response = await as(admin.token).post(`/admin/schedulers/${name}/run`).expect(400);
         expect(response.body.message).toBe(
-          `Unknown scheduler "${name}"; one of: midnight-sync, data-retention`,
+          `Unknown scheduler "${name}"; one of: midnight-sync, data-retention, account-deletion`,
         );
       }
       expect(await ticksQueue.count()).toBe(0);

@@ -8,6 +8,7 @@ import {
   loggerModule,
   queueRootModule,
 } from '@subscribernest/shared';
+import { AccountDeletionModule } from './account-deletion/account-deletion.module';
 import { EmailModule } from './email/email.module';
 import { EventsModule } from './events/events.module';
 import { OpsModule } from './ops/ops.module';
@@ -37,6 +38,7 @@ export class WorkerModule {
         SyncModule,
         EmailModule,
         SchedulersModule,
+        AccountDeletionModule,
       ],
     };
   }

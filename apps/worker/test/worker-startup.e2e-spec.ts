@@ -32,6 +32,7 @@ describe('worker start-up', () => {
         QUEUE.subscriberSync,
         QUEUE.email,
         QUEUE.schedulerTicks,
+        QUEUE.accountDeletion,
       ]);
     } finally {
       await worker.close();

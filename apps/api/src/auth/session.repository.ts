@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Session, User } from '@subscribernest/shared';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
 
 export type NewSession = Pick<Session, 'userId' | 'tokenHash' | 'expiresAt' | 'ip' | 'userAgent'>;
 
@@ -40,6 +40,15 @@ export class SessionRepository {
   async revokeAllOf(userId: string): Promise<number> {
     const result = await this.sessions.update(
       { userId, revokedAt: IsNull() },
+      { revokedAt: () => 'now()' },
+    );
+    return result.affected ?? 0;
+  }
+
+  /** Revokes every live session of a user but `keepId`; how many there were. */
+  async revokeOthersOf(userId: string, keepId: string): Promise<number> {
+    const result = await this.sessions.update(
+      { userId, id: Not(keepId), revokedAt: IsNull() },
       { revokedAt: () => 'now()' },
     );
     return result.affected ?? 0;

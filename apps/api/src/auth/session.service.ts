@@ -53,4 +53,9 @@ export class SessionService {
   revokeAllOf(userId: string): Promise<number> {
     return this.sessions.revokeAllOf(userId);
   }
+
+  /** Signs the user out everywhere but `keepSessionId` (the session asking). */
+  revokeOthersOf(userId: string, keepSessionId: string): Promise<number> {
+    return this.sessions.revokeOthersOf(userId, keepSessionId);
+  }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { User } from '@subscribernest/shared';
-import { Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
 
 /** Queries on `users`. Addresses are matched case-insensitively (`users_email_lower_key`). */
 @Injectable()
@@ -49,10 +49,17 @@ export class UserRepository {
     return this.findById(id);
   }
 
-  /** Withdraws a pending deletion request (idempotent) and returns the user. */
-  async cancelDeletion(id: string): Promise<User | null> {
-    await this.users.update({ id }, { deleteRequestedAt: null });
-    return this.findById(id);
+  /**
+   * Withdraws a pending deletion request (idempotent) unless the worker has begun deleting the
+   * account; `started` then, and nothing changes.
+   */
+  async cancelDeletion(id: string): Promise<{ user: User | null; started: boolean }> {
+    const result = await this.users.update(
+      { id, deletionStartedAt: IsNull() },
+      { deleteRequestedAt: null },
+    );
+    const user = await this.findById(id);
+    return { user, started: result.affected === 0 && user?.deletionStartedAt != null };
   }
 
   /** Marks onboarding done (idempotent) and returns the updated user. */

@@ -22,6 +22,7 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { User } from '@subscribernest/shared';
+import { AllowedDuringDeletion } from '../account/allowed-during-deletion.decorator';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { SuccessResponseDto } from '../http/success-response.dto';
@@ -126,10 +127,13 @@ export class EspConnectionController {
   }
 
   @Delete(':id')
+  @AllowedDuringDeletion()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Delete a connection',
-    description: 'Its subscribers (deleted in batches) and sync history go with it.',
+    description:
+      'Its subscribers (deleted in batches) and sync history go with it. Allowed while the ' +
+      'account waits for deletion.',
   })
   @ApiOkResponse({ type: SuccessResponseDto })
   @ApiBadRequestResponse(BAD_ID)

@@ -1,3 +1,4 @@
+import { ACCOUNT_DELETION_SCHEDULE } from '../account-deletion/account-deletion.scheduler';
 import { DATA_RETENTION_SCHEDULE } from '../retention/data-retention.scheduler';
 import { previousCronTick } from './cron-schedule';
 
@@ -47,6 +48,16 @@ describe('previousCronTick', () => {
     );
     expect(previousCronTick(DATA_RETENTION_SCHEDULE, at('2025-01-01T00:00:00.000Z'))).toEqual(
       at('2024-12-31T03:30:00.000Z'),
+    );
+  });
+
+  it('puts the account-deletion tick at 03:00 UTC every day', () => {
+    expect(ACCOUNT_DELETION_SCHEDULE).toBe('0 3 * * *');
+    expect(previousCronTick(ACCOUNT_DELETION_SCHEDULE, at('2025-03-04T02:59:59.999Z'))).toEqual(
+      at('2025-03-03T03:00:00.000Z'),
+    );
+    expect(previousCronTick(ACCOUNT_DELETION_SCHEDULE, at('2025-03-04T03:00:00.000Z'))).toEqual(
+      at('2025-03-04T03:00:00.000Z'),
     );
   });
 

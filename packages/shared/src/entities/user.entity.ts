@@ -32,6 +32,10 @@ export class User {
   @Column({ name: 'delete_requested_at', type: 'timestamptz', nullable: true })
   deleteRequestedAt: Date | null;
 
+  /** Set when the worker begins deleting the account: from then on it cannot be cancelled. */
+  @Column({ name: 'deletion_started_at', type: 'timestamptz', nullable: true })
+  deletionStartedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

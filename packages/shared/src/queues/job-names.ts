@@ -7,20 +7,22 @@ export const JOB = {
   signInNotification: 'sign-in-notification',
   runCron: 'run-cron',
   rerunCronTick: 'rerun-cron-tick',
+  deleteAccount: 'delete-account',
 } as const;
 export type JobName = (typeof JOB)[keyof typeof JOB];
 
 /**
  * Which job names each queue carries. The worker refuses to start unless every queue here has a
  * processor with a handler for each of its job names, so a producer can never enqueue work nobody
- * will do: a queue joins this contract with its processor (billing and account deletion come with
- * their schedulers).
+ * will do: a queue joins this contract with its processor (billing comes with
+ * its scheduler).
  */
 export const QUEUE_JOBS = {
   [QUEUE.subscriberSync]: [JOB.syncPublication],
   [QUEUE.domainEvents]: Object.values(EVENT),
   [QUEUE.email]: [JOB.loginCode, JOB.signInNotification],
   [QUEUE.schedulerTicks]: [JOB.runCron, JOB.rerunCronTick],
+  [QUEUE.accountDeletion]: [JOB.deleteAccount],
 } as const satisfies Record<QueueName, readonly (JobName | EventName)[]>;
 
 export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

@@ -54,6 +54,14 @@ const FIXED_JOB_OPTIONS = {
     ...RETENTION,
     attempts: 1,
   },
+  // A deletion that failed half-way (Postgres away, a worker killed) resumes where it stopped:
+  // every step deletes what is left, so retrying is safe. Waiting out a running sync is a delay,
+  // not an attempt.
+  [QUEUE.accountDeletion]: {
+    ...RETENTION,
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 60_000 },
+  },
 } satisfies Record<Exclude<QueueName, typeof QUEUE.subscriberSync>, DefaultJobOptions>;
 
 /** The options with the default settings (tests' own producers, and documentation). */

@@ -20,6 +20,19 @@ export interface JobPayloads extends DomainEventPayloads {
   [JOB.runCron]: { name: ManualCronName; requestedBy: string; requestedAt: string };
   /** An admin's re-run of one `cron_runs` row (`requestedBy` is the admin's user id). */
   [JOB.rerunCronTick]: { cronRunId: string; requestedBy: string };
+  /**
+   * The account whose deletion request, made at `requestedAt` (ISO, the `users.delete_requested_at`
+   * the cron read), is due. The processor deletes only while that same request is still pending.
+   */
+  [JOB.deleteAccount]: { userId: string; requestedAt: string };
+}
+
+/**
+ * The job id of one deletion request: one per user and request, so the daily tick (or a re-run of
+ * it) adds each request once, while a request made again after a withdrawal gets its own job.
+ */
+export function deleteAccountJobId(userId: string, requestedAt: Date): string {
+  return `${JOB.deleteAccount}:${userId}:${requestedAt.getTime()}`;
 }
 
 export type PayloadOf<N extends keyof JobPayloads> = JobPayloads[N];

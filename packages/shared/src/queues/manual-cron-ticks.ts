@@ -2,10 +2,10 @@ import { CRON, JOB } from './job-names';
 
 /**
  * The crons an admin may run by hand: the ones the worker implements (the outbox sweep runs every
- * few seconds anyway). Monthly billing and account deletion join when their schedulers land; the
+ * few seconds anyway). Monthly billing joins when its scheduler lands; the
  * worker refuses to start unless a scheduler registered a handler for every name here.
  */
-export const MANUAL_CRONS = [CRON.midnightSync, CRON.dataRetention] as const;
+export const MANUAL_CRONS = [CRON.midnightSync, CRON.dataRetention, CRON.accountDeletion] as const;
 export type ManualCronName = (typeof MANUAL_CRONS)[number];
 
 export function isManualCron(name: string): name is ManualCronName {

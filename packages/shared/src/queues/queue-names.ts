@@ -5,6 +5,8 @@ export const QUEUE = {
   email: 'email',
   /** Cron ticks an admin asked for by hand (`POST /admin/schedulers/:name/run`). */
   schedulerTicks: 'scheduler-ticks',
+  /** One `delete-account` job per due deletion request (the daily account-deletion cron). */
+  accountDeletion: 'account-deletion',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export const QUEUE_NAMES: QueueName[] = Object.values(QUEUE);
