@@ -11,6 +11,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { AccountModule } from './account/account.module';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { BillingModule } from './billing/billing.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { EspConnectionsModule } from './esp-connections/esp-connections.module';
 import { HealthModule } from './health/health.module';
@@ -51,6 +52,7 @@ export class AppModule implements NestModule {
         DashboardModule,
         JobsModule,
         AdminModule,
+        BillingModule,
       ],
     };
   }

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 
+export * from './billing/billing-usage.repository';
+export * from './billing/pricing';
 export * from './config/config-validation.error';
 export * from './config/config.module';
 export * from './config/env.schema';

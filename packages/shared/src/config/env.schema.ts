@@ -11,6 +11,7 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
+import { BILLING_PRICE_DEFAULTS, BillingPriceSettings } from '../billing/pricing';
 import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
@@ -37,7 +38,7 @@ const trimmed = () =>
   });
 
 /** Variables both services read. */
-export class SharedEnv implements EspSettings {
+export class SharedEnv implements EspSettings, BillingPriceSettings {
   @IsIn(NODE_ENVS)
   NODE_ENV: NodeEnv = 'development';
 
@@ -51,6 +52,14 @@ export class SharedEnv implements EspSettings {
   @trimmed()
   @IsListenHost()
   HOST = '0.0.0.0';
+
+  /**
+   * Days between an account deletion request and the deletion; 1-365. Shared: the api tells the
+   * owner the date, the worker's account-deletion cron deletes on it.
+   */
+  @trimmed()
+  @IsGraceDays()
+  ACCOUNT_DELETION_GRACE_DAYS = '30';
 
   @trimmed()
   @IsServiceUrl(['postgres:', 'postgresql:'])
@@ -143,6 +152,34 @@ export class SharedEnv implements EspSettings {
   @IsInt()
   @Min(0)
   ESP_MAX_INLINE_WAIT_MS: number = ESP_HTTP_DEFAULTS.ESP_MAX_INLINE_WAIT_MS;
+
+  /** Price of a month with 1 to BILLING_INCLUDED_SUBSCRIBERS subscribers, in cents. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  BILLING_BASE_PRICE_CENTS: number = BILLING_PRICE_DEFAULTS.BILLING_BASE_PRICE_CENTS;
+
+  /** Subscribers the base price covers. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  BILLING_INCLUDED_SUBSCRIBERS: number = BILLING_PRICE_DEFAULTS.BILLING_INCLUDED_SUBSCRIBERS;
+
+  /** What each further block of BILLING_STEP_SUBSCRIBERS (or part of one) adds, in cents. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  BILLING_STEP_PRICE_CENTS: number = BILLING_PRICE_DEFAULTS.BILLING_STEP_PRICE_CENTS;
+
+  /** Subscribers in one priced block above the included ones. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  BILLING_STEP_SUBSCRIBERS: number = BILLING_PRICE_DEFAULTS.BILLING_STEP_SUBSCRIBERS;
 }
 
 /**
@@ -249,11 +286,6 @@ export class ApiEnv extends SharedEnv {
   @Min(0)
   @IsBelowShutdownTimeout()
   HTTP_DRAIN_TIMEOUT_MS: number | undefined = undefined;
-
-  /** Days between an account deletion request and the deletion; 1-365. */
-  @trimmed()
-  @IsGraceDays()
-  ACCOUNT_DELETION_GRACE_DAYS = '30';
 
   /**
    * Which proxies in front of the api to believe about the client's address (X-Forwarded-For):
@@ -564,4 +596,21 @@ export class WorkerEnv extends SharedEnv {
   @Min(100)
   @Max(50_000)
   RETENTION_BATCH_SIZE = 5_000;
+
+  /**
+   * Rows one account-deletion statement deletes at most (subscribers, seen ids, sync runs, …),
+   * each batch its own short transaction, so a million-row account never holds a long lock.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(50_000)
+  ACCOUNT_DELETION_BATCH_SIZE = 5_000;
+
+  /** `delete-account` jobs one worker process runs at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  DELETE_ACCOUNT_CONCURRENCY = 1;
 }

@@ -10,9 +10,14 @@ import {
 } from 'typeorm';
 import { User } from './user.entity';
 
-/** A user's subscriber total on one UTC day; billing charges the month's maximum. */
+/**
+ * A connection's stored subscriber count on one UTC day (the last successful sync's), of every
+ * status. A month is billed as the sum over the user's connections of each one's highest count.
+ */
 @Entity({ name: 'subscriber_count_snapshots' })
-@Index('subscriber_count_snapshots_user_day_key', ['userId', 'day'], { unique: true })
+@Index('subscriber_count_snapshots_user_connection_day_key', ['userId', 'espConnectionId', 'day'], {
+  unique: true,
+})
 export class SubscriberCountSnapshot {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'subscriber_count_snapshots_pkey' })
   id: string;
@@ -26,6 +31,10 @@ export class SubscriberCountSnapshot {
     foreignKeyConstraintName: 'subscriber_count_snapshots_user_id_fkey',
   })
   user?: User;
+
+  /** Null on rows written before snapshots were per connection (then: the user's daily total). */
+  @Column({ name: 'esp_connection_id', type: 'uuid', nullable: true })
+  espConnectionId: string | null;
 
   /** UTC calendar day, `YYYY-MM-DD`. */
   @Column({ type: 'date' })

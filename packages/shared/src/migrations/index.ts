@@ -6,6 +6,8 @@ import { AddJobRunDelayed1795900000000 } from './1795900000000-add-job-run-delay
 import { AddLoginCodeCiphertext1796000000000 } from './1796000000000-add-login-code-ciphertext';
 import { CreateAdminActions1796100000000 } from './1796100000000-create-admin-actions';
 import { AddRetentionIndexes1796200000000 } from './1796200000000-add-retention-indexes';
+import { AddSnapshotConnection1796300000000 } from './1796300000000-add-snapshot-connection';
+import { AddUserDeletionStarted1796400000000 } from './1796400000000-add-user-deletion-started';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -17,4 +19,6 @@ export const MIGRATIONS = [
   AddLoginCodeCiphertext1796000000000,
   CreateAdminActions1796100000000,
   AddRetentionIndexes1796200000000,
+  AddSnapshotConnection1796300000000,
+  AddUserDeletionStarted1796400000000,
 ];

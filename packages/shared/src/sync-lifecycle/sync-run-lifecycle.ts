@@ -245,6 +245,10 @@ export class SyncRunLifecycle {
       const page = await manager.query<{ id: string; user_id: string }[]>(
         `SELECT id, user_id FROM esp_connections
           WHERE status = 'active' AND id > $1
+            -- An account waiting for deletion syncs no more, from the moment it was requested.
+            AND NOT EXISTS (SELECT 1 FROM users
+                             WHERE users.id = esp_connections.user_id
+                               AND users.delete_requested_at IS NOT NULL)
           ORDER BY id
           LIMIT $2`,
         [afterId ?? FIRST_ID, limit],
@@ -415,7 +419,7 @@ export class SyncRunLifecycle {
    * The end of a complete pass, in one transaction: the fenced transition to `success` (refused
    * unless the stored checkpoint is this run's and reached the end of the list), then ghosts (the
    * connection's subscribers the run did not see) deleted, the seen ids dropped, the connection
-   * `synced`, and today's (UTC) subscriber-count snapshot of the user written.
+   * `synced`, and today's (UTC) subscriber-count snapshot of the connection written.
    */
   finish(pass: SyncPass): Promise<FinishedRun> {
     return this.dataSource.transaction(async (manager) => {
@@ -466,13 +470,11 @@ export class SyncRunLifecycle {
         [pass.connectionId],
       );
       await manager.query(
-        `INSERT INTO subscriber_count_snapshots (user_id, day, subscriber_count)
-         SELECT $1, (now() AT TIME ZONE 'UTC')::date, count(*)::int
-           FROM subscribers s JOIN esp_connections c ON c.id = s.esp_connection_id
-          WHERE c.user_id = $1
-         ON CONFLICT (user_id, day) DO UPDATE
+        `INSERT INTO subscriber_count_snapshots (user_id, esp_connection_id, day, subscriber_count)
+         VALUES ($1, $2, (now() AT TIME ZONE 'UTC')::date, $3)
+         ON CONFLICT (user_id, esp_connection_id, day) DO UPDATE
            SET subscriber_count = EXCLUDED.subscriber_count, updated_at = now()`,
-        [pass.userId],
+        [pass.userId, pass.connectionId, count],
       );
       const [run] = finished;
       return {
