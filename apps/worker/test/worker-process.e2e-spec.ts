@@ -138,6 +138,7 @@ describe('worker process', () => {
         { queue: QUEUE.subscriberSync, concurrency: 2 },
         { queue: QUEUE.email, concurrency: 5 },
         { queue: QUEUE.schedulerTicks, concurrency: 1 },
+        { queue: QUEUE.accountDeletion, concurrency: 1 },
       ]);
       expect(messages.some((line) => line.msg === 'domain event received')).toBe(true);
       expect(messages.some((line) => line.msg === 'workers stopped')).toBe(true);
