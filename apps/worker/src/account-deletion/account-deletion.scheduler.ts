@@ -85,11 +85,7 @@ export class AccountDeletionScheduler implements OnApplicationBootstrap {
     const outcome: CronTickOutcome = { queued: 0, skipped: 0 };
     let after: string | null = null;
     for (;;) {
-      const stop = this.ticks.shuttingDown
-        ? 'worker shutting down'
-        : claim.lost
-          ? 'lease lost to another attempt'
-          : null;
+      const stop = this.ticks.stopReason(claim);
       if (stop) throw new Error(`${stop} after ${outcome.queued} deletions queued`);
       const due = await this.repository.dueAfter(after, ACCOUNT_DELETION_PAGE_SIZE, this.graceDays);
       if (due.length === 0) break;

@@ -136,11 +136,7 @@ export class DataRetentionScheduler implements OnApplicationBootstrap {
   ): Promise<number> {
     let total = 0;
     for (;;) {
-      const stop = this.ticks.shuttingDown
-        ? 'worker shutting down'
-        : claim.lost
-          ? 'lease lost to another attempt'
-          : null;
+      const stop = this.ticks.stopReason(claim);
       if (stop) {
         throw new Error(
           `data retention stopped (${stop}) at ${table}, ${total} rows into it, after ` +

@@ -128,9 +128,13 @@ export class CronTicksService implements BeforeApplicationShutdown {
     return this.handlers.get(name as CronName);
   }
 
-  /** True once the worker is shutting down: a long handler stops between its steps. */
-  get shuttingDown(): boolean {
-    return this.closing;
+  /**
+   * Why a long handler must stop before its next step (the worker is shutting down, or another
+   * attempt took the tick's lease), or null to carry on.
+   */
+  stopReason(claim: CronClaim): string | null {
+    if (this.closing) return 'worker shutting down';
+    return claim.lost ? 'lease lost to another attempt' : null;
   }
 
   /**

@@ -81,11 +81,7 @@ export class SyncSchedulerService implements OnApplicationBootstrap {
     const outcome: CronTickOutcome = { queued: 0, skipped: 0 };
     let after: string | null = null;
     for (let pageNumber = 1; ; pageNumber++) {
-      const stop = this.ticks.shuttingDown
-        ? 'worker shutting down'
-        : claim.lost
-          ? 'lease lost to another attempt'
-          : null;
+      const stop = this.ticks.stopReason(claim);
       if (stop) {
         throw new Error(`${stop} after ${outcome.queued} queued and ${outcome.skipped} skipped`);
       }
