@@ -218,7 +218,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       for (const name of ['nope', 'outbox-sweep', 'MIDNIGHT-SYNC', 'monthly-billing']) {
         const response = await as(admin.token).post(`/admin/schedulers/${name}/run`).expect(400);
         expect(response.body.message).toBe(
-          `Unknown scheduler "${name}"; one of: midnight-sync, data-retention, account-deletion`,
+          `Unknown scheduler "${name}"; one of: midnight-sync, data-retention, account-deletion, monthly-billing`,
         );
       }
       expect(await ticksQueue.count()).toBe(0);

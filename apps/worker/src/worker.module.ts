@@ -9,6 +9,7 @@ import {
   queueRootModule,
 } from '@subscribernest/shared';
 import { AccountDeletionModule } from './account-deletion/account-deletion.module';
+import { BillingModule } from './billing/billing.module';
 import { EmailModule } from './email/email.module';
 import { EventsModule } from './events/events.module';
 import { OpsModule } from './ops/ops.module';
@@ -39,6 +40,7 @@ export class WorkerModule {
         EmailModule,
         SchedulersModule,
         AccountDeletionModule,
+        BillingModule,
       ],
     };
   }

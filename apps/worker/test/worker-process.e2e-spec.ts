@@ -139,6 +139,7 @@ describe('worker process', () => {
         { queue: QUEUE.email, concurrency: 5 },
         { queue: QUEUE.schedulerTicks, concurrency: 1 },
         { queue: QUEUE.accountDeletion, concurrency: 1 },
+        { queue: QUEUE.billing, concurrency: 5 },
       ]);
       expect(messages.some((line) => line.msg === 'domain event received')).toBe(true);
       expect(messages.some((line) => line.msg === 'workers stopped')).toBe(true);

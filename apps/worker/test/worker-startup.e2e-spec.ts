@@ -33,6 +33,7 @@ describe('worker start-up', () => {
         QUEUE.email,
         QUEUE.schedulerTicks,
         QUEUE.accountDeletion,
+        QUEUE.billing,
       ]);
     } finally {
       await worker.close();

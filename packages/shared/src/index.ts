@@ -2,6 +2,8 @@ import 'reflect-metadata';
 
 export * from './billing/billing-usage.repository';
 export * from './billing/pricing';
+export * from './billing/stripe-client';
+export * from './billing/subscription-entitlement';
 export * from './config/config-validation.error';
 export * from './config/config.module';
 export * from './config/env.schema';

@@ -8,3 +8,4 @@ export * from './service-process';
 export * from './wait-for';
 export * from './fake-esp';
 export * from './fake-smtp';
+export * from './fake-stripe';

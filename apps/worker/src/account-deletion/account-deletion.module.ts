@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { StripeClientModule } from '@subscribernest/shared';
 import { OpsModule } from '../ops/ops.module';
 import { CronTicksModule } from '../schedulers/cron-ticks.module';
 import { AccountDeletionProcessor } from './account-deletion.processor';
 import { AccountDeletionRepository } from './account-deletion.repository';
 import { AccountDeletionScheduler } from './account-deletion.scheduler';
 import { AccountDeletionService } from './account-deletion.service';
+import { StripeSubscriptionCanceller } from './stripe-subscription-canceller';
 
 /**
  * The daily account-deletion cron (imported by SchedulersModule, next to the other crons, so the
@@ -19,7 +21,7 @@ export class AccountDeletionCronModule {}
 
 /** The `delete-account` processor the cron feeds. */
 @Module({
-  imports: [OpsModule, AccountDeletionCronModule],
-  providers: [AccountDeletionService, AccountDeletionProcessor],
+  imports: [OpsModule, StripeClientModule, AccountDeletionCronModule],
+  providers: [AccountDeletionService, StripeSubscriptionCanceller, AccountDeletionProcessor],
 })
 export class AccountDeletionModule {}

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
 import {
@@ -10,13 +10,8 @@ import {
   WorkerEnv,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import {
-  CronClaim,
-  CronTickHandler,
-  CronTickOutcome,
-  CronTickResult,
-  CronTicksService,
-} from '../schedulers/cron-ticks.service';
+import { ClaimedCron } from '../schedulers/claimed-cron';
+import { CronClaim, CronTickOutcome, CronTicksService } from '../schedulers/cron-ticks.service';
 import { AccountDeletionRepository } from './account-deletion.repository';
 
 /** Every day at 03:00 UTC (ARCHITECTURE §5), after the midnight sync. */
@@ -29,55 +24,33 @@ export const ACCOUNT_DELETION_PAGE_SIZE = 1_000;
  * The account-deletion cron: at 03:00 UTC, one `delete-account` job for every user whose deletion
  * request is older than ACCOUNT_DELETION_GRACE_DAYS (the value the api tells the owner).
  *
- * Like the midnight sync, the tick is claimed in `cron_runs` first (one replica does the work),
- * a missed tick is caught up at start-up, a failed one re-run by the recovery check, and an admin
- * can run it by hand (`POST /admin/schedulers/account-deletion/run`). Due users are read in
+ * The tick is claimed, caught up and re-run like every cron's (ClaimedCron; by hand:
+ * `POST /admin/schedulers/account-deletion/run`). Due users are read in
  * keyset pages and enqueued with `addBulk`, job id = user and request (deleteAccountJobId), so a
  * re-run adds nothing twice; the processor re-checks each request before deleting.
  */
 @Injectable()
-export class AccountDeletionScheduler implements OnApplicationBootstrap {
-  private readonly enabled: boolean;
+export class AccountDeletionScheduler extends ClaimedCron {
   private readonly graceDays: number;
-  /** What a tick of this cron does, however it was triggered (also registered for re-runs). */
-  private readonly fanOut: CronTickHandler = (claim) => this.queueDeletions(claim);
 
   constructor(
-    private readonly ticks: CronTicksService,
+    ticks: CronTicksService,
     private readonly repository: AccountDeletionRepository,
     private readonly producer: JobProducer,
     config: ConfigService<WorkerEnv, true>,
-    @InjectPinoLogger(AccountDeletionScheduler.name) private readonly logger: PinoLogger,
+    @InjectPinoLogger(AccountDeletionScheduler.name) logger: PinoLogger,
   ) {
-    this.enabled = config.get('CRONS_ENABLED', { infer: true }) === 'true';
+    super(ticks, CRON.accountDeletion, ACCOUNT_DELETION_SCHEDULE, config, logger);
     this.graceDays = parseGraceDays(config.get('ACCOUNT_DELETION_GRACE_DAYS', { infer: true }));
-    ticks.register(CRON.accountDeletion, this.fanOut);
   }
 
-  // `cron` calls this with its own arguments, so the clock is read here, not taken as a parameter.
   @Cron(ACCOUNT_DELETION_SCHEDULE, { name: CRON.accountDeletion, timeZone: 'UTC' })
-  async onSchedule(): Promise<void> {
-    if (!this.enabled) return;
-    await this.runScheduled(new Date());
+  onSchedule(): Promise<void> {
+    return this.fire();
   }
 
-  /** Catches up the last tick if no worker ran it (once, whichever replica starts first). */
-  onApplicationBootstrap(): void {
-    if (!this.enabled) return;
-    void this.catchUp(new Date());
-  }
-
-  runScheduled(now: Date): Promise<CronTickResult> {
-    return this.ticks.runScheduled(
-      CRON.accountDeletion,
-      ACCOUNT_DELETION_SCHEDULE,
-      this.fanOut,
-      now,
-    );
-  }
-
-  catchUp(now: Date): Promise<CronTickResult> {
-    return this.ticks.catchUp(CRON.accountDeletion, ACCOUNT_DELETION_SCHEDULE, this.fanOut, now);
+  protected runTick(claim: CronClaim): Promise<CronTickOutcome> {
+    return this.queueDeletions(claim);
   }
 
   /** The fan-out of one claimed tick (scheduled, caught up or manual). */

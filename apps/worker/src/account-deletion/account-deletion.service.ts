@@ -5,6 +5,10 @@ import { Job } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobHandback } from '../ops/job-handback';
 import {
+  StripeSubscriptionCanceller,
+  SubscriptionCancellation,
+} from './stripe-subscription-canceller';
+import {
   ACCOUNT_DELETION_STEPS,
   AccountDeletionRepository,
   AccountDeletionStep,
@@ -21,6 +25,8 @@ export const SYNC_WAIT_MS = 60_000;
  */
 export interface AccountDeletionResult {
   result: 'deleted' | 'withdrawn' | 'gone';
+  /** What became of the user's Stripe subscription (cancelled before anything is deleted). */
+  subscription: SubscriptionCancellation | null;
   deleted: Record<AccountDeletionStep, number>;
   batches: number;
 }
@@ -35,8 +41,9 @@ export interface AccountDeletionResult {
  * kill, shutdown's hand-back between batches) is finished by the next attempt, which finds the
  * same pending request and deletes what is left.
  *
- * Billing: the steps delete `billing_accounts` / `billing_periods` rows; no external billing
- * provider is called yet (the Stripe cancellation is a step still to add before the deletion).
+ * Billing: with Stripe configured the user's subscription is cancelled before the first row is
+ * deleted (StripeSubscriptionCanceller), then the steps delete `billing_accounts` and
+ * `billing_periods` with the rest.
  */
 @Injectable()
 export class AccountDeletionService {
@@ -45,6 +52,7 @@ export class AccountDeletionService {
   constructor(
     private readonly repository: AccountDeletionRepository,
     private readonly handback: JobHandback,
+    private readonly subscriptions: StripeSubscriptionCanceller,
     config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(AccountDeletionService.name) private readonly logger: PinoLogger,
   ) {
@@ -58,6 +66,7 @@ export class AccountDeletionService {
   ): Promise<AccountDeletionResult> {
     const outcome: AccountDeletionResult = {
       result: 'deleted',
+      subscription: null,
       batches: 0,
       deleted: Object.fromEntries(ACCOUNT_DELETION_STEPS.map((step) => [step, 0])) as Record<
         AccountDeletionStep,
@@ -83,6 +92,10 @@ export class AccountDeletionService {
         `account deletion waits for ${check.runs} sync run(s) of the account to end`,
       );
     }
+
+    // Billing first: a deletion that fails after this is retried, but the account is never charged
+    // again, whatever happens to the rows.
+    outcome.subscription = await this.subscriptions.cancelFor(data.userId);
 
     const target: DeletionTarget = {
       userId: data.userId,

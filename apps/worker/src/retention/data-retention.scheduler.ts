@@ -1,15 +1,10 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
 import { CRON, WorkerEnv } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import {
-  CronClaim,
-  CronTickHandler,
-  CronTickOutcome,
-  CronTickResult,
-  CronTicksService,
-} from '../schedulers/cron-ticks.service';
+import { ClaimedCron } from '../schedulers/claimed-cron';
+import { CronClaim, CronTickOutcome, CronTicksService } from '../schedulers/cron-ticks.service';
 import { RETENTION_TABLES, RetentionRepository, RetentionTable } from './retention.repository';
 
 /** Every day at 03:30 UTC: after the midnight sync, clear of the 03:00 account deletion. */
@@ -39,28 +34,24 @@ export interface RetentionOutcome extends CronTickOutcome {
  * deletes from each table (login_codes, sessions, outbox_events, job_runs, cron_runs,
  * admin_actions) the rows in a final state older than its retention (RETENTION_*_DAYS).
  *
- * Like the midnight sync, the tick is claimed in `cron_runs` first (one replica does the work),
- * missed ticks are caught up at start-up, failed ones re-run by the recovery check, and an admin
- * can run it by hand (`POST /admin/schedulers/data-retention/run`). Work goes in batches of
+ * The tick is claimed, caught up and re-run like every cron's (ClaimedCron; by hand:
+ * `POST /admin/schedulers/data-retention/run`). Work goes in batches of
  * RETENTION_BATCH_SIZE rows, one short statement each; between batches the tick stops if its
  * lease was lost or the worker is shutting down (a later attempt carries on: deleting what is
  * already gone is harmless).
  */
 @Injectable()
-export class DataRetentionScheduler implements OnApplicationBootstrap {
-  private readonly enabled: boolean;
+export class DataRetentionScheduler extends ClaimedCron {
   private readonly batchSize: number;
   private readonly days: Record<RetentionTable, number>;
-  /** What a tick of this cron does, however it was triggered (also registered for re-runs). */
-  private readonly prune: CronTickHandler = (claim) => this.pruneAll(claim);
 
   constructor(
-    private readonly ticks: CronTicksService,
+    ticks: CronTicksService,
     private readonly retention: RetentionRepository,
     config: ConfigService<WorkerEnv, true>,
-    @InjectPinoLogger(DataRetentionScheduler.name) private readonly logger: PinoLogger,
+    @InjectPinoLogger(DataRetentionScheduler.name) logger: PinoLogger,
   ) {
-    this.enabled = config.get('CRONS_ENABLED', { infer: true }) === 'true';
+    super(ticks, CRON.dataRetention, DATA_RETENTION_SCHEDULE, config, logger);
     this.batchSize = config.get('RETENTION_BATCH_SIZE', { infer: true });
     this.days = Object.fromEntries(
       RETENTION_TABLES.map((table) => [
@@ -68,28 +59,15 @@ export class DataRetentionScheduler implements OnApplicationBootstrap {
         config.get(RETENTION_SETTING[table], { infer: true }),
       ]),
     ) as Record<RetentionTable, number>;
-    ticks.register(CRON.dataRetention, this.prune);
   }
 
-  // `cron` calls this with its own arguments, so the clock is read here, not taken as a parameter.
   @Cron(DATA_RETENTION_SCHEDULE, { name: CRON.dataRetention, timeZone: 'UTC' })
-  async onSchedule(): Promise<void> {
-    if (!this.enabled) return;
-    await this.runScheduled(new Date());
+  onSchedule(): Promise<void> {
+    return this.fire();
   }
 
-  /** Catches up the last tick if no worker ran it (once, whichever replica starts first). */
-  onApplicationBootstrap(): void {
-    if (!this.enabled) return;
-    void this.catchUp(new Date());
-  }
-
-  runScheduled(now: Date): Promise<CronTickResult> {
-    return this.ticks.runScheduled(CRON.dataRetention, DATA_RETENTION_SCHEDULE, this.prune, now);
-  }
-
-  catchUp(now: Date): Promise<CronTickResult> {
-    return this.ticks.catchUp(CRON.dataRetention, DATA_RETENTION_SCHEDULE, this.prune, now);
+  protected runTick(claim: CronClaim): Promise<RetentionOutcome> {
+    return this.pruneAll(claim);
   }
 
   /** One claimed tick (scheduled, caught up or manual): every prune, batch by batch. */

@@ -1,9 +1,10 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Cron } from '@nestjs/schedule';
 import {
   CRON,
   describeJobError,
+  isBillingEnabled,
   JOB,
   JobProducer,
   SyncRunLifecycle,
@@ -11,13 +12,8 @@ import {
   WorkerEnv,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import {
-  CronClaim,
-  CronTickHandler,
-  CronTickOutcome,
-  CronTickResult,
-  CronTicksService,
-} from './cron-ticks.service';
+import { ClaimedCron } from './claimed-cron';
+import { CronClaim, CronTickOutcome, CronTicksService } from './cron-ticks.service';
 
 /** Every day at 00:00 UTC (ARCHITECTURE §5). */
 export const MIDNIGHT_SYNC_SCHEDULE = '0 0 * * *';
@@ -36,67 +32,69 @@ export const MIDNIGHT_SYNC_PAGE_SIZE = 1_000;
  * it does not (a process killed between a commit and its enqueue) that is what puts it back.
  */
 @Injectable()
-export class SyncSchedulerService implements OnApplicationBootstrap {
-  private readonly enabled: boolean;
-  /** What a tick of this cron does, however it was triggered (also registered for re-runs). */
-  private readonly fanOut: CronTickHandler = (claim) => this.queueSyncs(claim);
+export class SyncSchedulerService extends ClaimedCron {
+  /** Billing is enabled: users without an entitled subscription are not synced (counted skipped). */
+  private readonly requireSubscription: boolean;
 
   constructor(
-    private readonly ticks: CronTicksService,
+    ticks: CronTicksService,
     private readonly runs: SyncRunLifecycle,
     private readonly producer: JobProducer,
     config: ConfigService<WorkerEnv, true>,
-    @InjectPinoLogger(SyncSchedulerService.name) private readonly logger: PinoLogger,
+    @InjectPinoLogger(SyncSchedulerService.name) logger: PinoLogger,
   ) {
-    this.enabled = config.get('CRONS_ENABLED', { infer: true }) === 'true';
-    ticks.register(CRON.midnightSync, this.fanOut);
+    super(ticks, CRON.midnightSync, MIDNIGHT_SYNC_SCHEDULE, config, logger);
+    this.requireSubscription = isBillingEnabled({
+      STRIPE_SECRET_KEY: config.get('STRIPE_SECRET_KEY', { infer: true }),
+    });
   }
 
-  // `cron` calls this with its own arguments, so the clock is read here, not taken as a parameter.
   @Cron(MIDNIGHT_SYNC_SCHEDULE, { name: CRON.midnightSync, timeZone: 'UTC' })
-  async onMidnight(): Promise<void> {
-    if (!this.enabled) return;
-    await this.runScheduled(new Date());
+  onMidnight(): Promise<void> {
+    return this.fire();
   }
 
-  /** Catches up last midnight's tick if no worker ran it (once, whichever replica starts first). */
-  onApplicationBootstrap(): void {
-    if (!this.enabled) {
-      this.logger.info({ cron: CRON.midnightSync }, 'crons disabled (CRONS_ENABLED=false)');
-      return;
-    }
-    void this.catchUp(new Date());
-  }
-
-  runScheduled(now: Date): Promise<CronTickResult> {
-    return this.ticks.runScheduled(CRON.midnightSync, MIDNIGHT_SYNC_SCHEDULE, this.fanOut, now);
-  }
-
-  catchUp(now: Date): Promise<CronTickResult> {
-    return this.ticks.catchUp(CRON.midnightSync, MIDNIGHT_SYNC_SCHEDULE, this.fanOut, now);
+  protected runTick(claim: CronClaim): Promise<CronTickOutcome> {
+    return this.queueSyncs(claim);
   }
 
   /** The fan-out of one claimed tick (scheduled, caught up or manual). */
   async queueSyncs(claim: CronClaim): Promise<CronTickOutcome> {
     const outcome: CronTickOutcome = { queued: 0, skipped: 0 };
+    let unsubscribed = 0;
     let after: string | null = null;
     for (let pageNumber = 1; ; pageNumber++) {
       const stop = this.ticks.stopReason(claim);
       if (stop) {
         throw new Error(`${stop} after ${outcome.queued} queued and ${outcome.skipped} skipped`);
       }
-      const page = await this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE);
+      const page = await this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE, {
+        requireSubscription: this.requireSubscription,
+      });
       if (page.connections === 0) break;
-      await this.enqueue(page.runs);
+      if (page.runs.length > 0) await this.enqueue(page.runs);
       const created = page.runs.filter((run) => run.created).length;
       outcome.queued += created;
-      outcome.skipped += page.runs.length - created;
+      outcome.skipped += page.runs.length - created + page.unsubscribed;
+      unsubscribed += page.unsubscribed;
       this.logger.debug(
-        { cronRunId: claim.id, page: pageNumber, connections: page.connections, created },
+        {
+          cronRunId: claim.id,
+          page: pageNumber,
+          connections: page.connections,
+          created,
+          unsubscribed: page.unsubscribed,
+        },
         'midnight sync: page queued',
       );
       if (page.connections < MIDNIGHT_SYNC_PAGE_SIZE) break;
       after = page.lastConnectionId;
+    }
+    if (unsubscribed > 0) {
+      this.logger.info(
+        { cronRunId: claim.id, unsubscribed },
+        'midnight sync: connections of users without a subscription skipped',
+      );
     }
     return outcome;
   }

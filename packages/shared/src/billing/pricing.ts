@@ -60,3 +60,21 @@ export function billingMonthOf(at: Date): BillingMonth {
     endDay: end.toISOString().slice(0, 10),
   };
 }
+
+/** The month that ended before `at`'s month began: what the monthly billing tick at `at` closes. */
+export function previousBillingMonth(at: Date): BillingMonth {
+  return billingMonthOf(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - 1, 1)));
+}
+
+/**
+ * The month a `close-period` job names by its first day (`YYYY-MM-01`); throws on anything else,
+ * so a malformed payload never bills a made-up period.
+ */
+export function billingMonthStarting(periodStart: string): BillingMonth {
+  const match = /^(\d{4})-(\d{2})-01$/.exec(periodStart);
+  const month = match ? Number(match[2]) : 0;
+  if (!match || month < 1 || month > 12) {
+    throw new RangeError(`a billing period starts on the first of a month (YYYY-MM-01)`);
+  }
+  return billingMonthOf(new Date(Date.UTC(Number(match[1]), month - 1, 1)));
+}

@@ -153,6 +153,34 @@ export class SharedEnv implements EspSettings, BillingPriceSettings {
   @Min(0)
   ESP_MAX_INLINE_WAIT_MS: number = ESP_HTTP_DEFAULTS.ESP_MAX_INLINE_WAIT_MS;
 
+  /**
+   * Stripe's secret (or restricted) API key. Unset: billing is disabled on this server (self-hosted,
+   * demo, tests): every user counts as subscribed and closed months are recorded `not_invoiced`.
+   */
+  @trimmed()
+  @ValidateIf((env: SharedEnv) => env.STRIPE_SECRET_KEY !== '')
+  @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
+    message: 'STRIPE_SECRET_KEY must be a Stripe secret key (sk_live_…, sk_test_… or rk_…)',
+  })
+  STRIPE_SECRET_KEY = '';
+
+  /** Stripe's API; tests and the demo point it at the fake Stripe in packages/testkit. */
+  @trimmed()
+  @IsServiceUrl(['https:', 'http:'])
+  @IsTlsInProduction(isHttpsUrl, 'must be an https:// URL in production')
+  STRIPE_API_URL = 'https://api.stripe.com';
+
+  /**
+   * The `event_name` of the Stripe Billing Meter the monthly billing reports to. Each month's
+   * event carries the month's price in cents as its value; the meter sums them and the price on
+   * it is $0.01 per unit, so the pricing lives here (BILLING_*), in one place.
+   */
+  @trimmed()
+  @Matches(/^[A-Za-z0-9_.:-]{1,100}$/, {
+    message: 'STRIPE_METER_EVENT_NAME must be 1-100 letters, digits, _ . : or -',
+  })
+  STRIPE_METER_EVENT_NAME = 'subscribernest_usage_cents';
+
   /** Price of a month with 1 to BILLING_INCLUDED_SUBSCRIBERS subscribers, in cents. */
   @Type(() => Number)
   @IsInt()
@@ -337,6 +365,35 @@ export class ApiEnv extends SharedEnv {
   @Min(100)
   @Max(3_600_000)
   EXPORT_IDLE_TIMEOUT_MS = 30_000;
+  /**
+   * The signing secret of the Stripe webhook endpoint (`whsec_…`) that POST /billing/webhook
+   * verifies every delivery with. Required when STRIPE_SECRET_KEY is set.
+   */
+  @trimmed()
+  @ValidateIf((env: ApiEnv) => env.STRIPE_SECRET_KEY !== '')
+  @Matches(/^whsec_[A-Za-z0-9_]+$/, {
+    message: 'STRIPE_WEBHOOK_SECRET must be a Stripe webhook signing secret (whsec_…)',
+  })
+  STRIPE_WEBHOOK_SECRET = '';
+
+  /**
+   * The Stripe price checkout subscribes to: a metered price on the STRIPE_METER_EVENT_NAME meter
+   * at $0.01 per unit. Required when STRIPE_SECRET_KEY is set.
+   */
+  @trimmed()
+  @ValidateIf((env: ApiEnv) => env.STRIPE_SECRET_KEY !== '')
+  @Matches(/^price_[A-Za-z0-9_]+$/, {
+    message: 'STRIPE_PRICE_ID must be a Stripe price id (price_…)',
+  })
+  STRIPE_PRICE_ID = '';
+
+  /**
+   * The frontend's billing page: Stripe Checkout returns there (with `?session_id=…`, which the
+   * page hands to POST /billing/verify-checkout-session), and so does the customer portal.
+   */
+  @trimmed()
+  @IsServiceUrl(['https:', 'http:'])
+  BILLING_RETURN_URL = 'http://localhost:3000/settings/billing';
 }
 
 /** Variables the worker reads (plus the shared ones). */
@@ -613,4 +670,11 @@ export class WorkerEnv extends SharedEnv {
   @Min(1)
   @Max(10)
   DELETE_ACCOUNT_CONCURRENCY = 1;
+
+  /** `close-period` jobs (one user's month, reported to Stripe) one worker process runs at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  CLOSE_PERIOD_CONCURRENCY = 5;
 }

@@ -42,6 +42,7 @@ describe('migrations (real Postgres)', () => {
       'login_codes',
       'outbox_events',
       'sessions',
+      'stripe_webhook_events',
       'subscriber_count_snapshots',
       'subscribers',
       'sync_runs',

@@ -38,6 +38,16 @@ export class BillingAccount {
   @Column({ name: 'current_period_end', type: 'timestamptz', nullable: true })
   currentPeriodEnd: Date | null;
 
+  @Column({ name: 'cancel_at_period_end', type: 'boolean', default: false })
+  cancelAtPeriodEnd: boolean;
+
+  /**
+   * When the state above was true at Stripe: the `created` time of the subscription event it came
+   * from, or the time it was read from Stripe's API. An event older than this changes nothing.
+   */
+  @Column({ name: 'subscription_event_at', type: 'timestamptz', nullable: true })
+  subscriptionEventAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

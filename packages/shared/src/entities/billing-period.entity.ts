@@ -11,8 +11,16 @@ import {
 } from 'typeorm';
 import { User } from './user.entity';
 
+/**
+ * `pending`: written, not reported yet (a retry of the job reports it); `not_invoiced`: closed
+ * without Stripe (billing disabled, or a user who never subscribed); `skipped`: nothing to charge
+ * ($0); `reported`: Stripe's meter accepted the month; `invoiced` / `paid` / `failed`: what the
+ * invoice webhooks said since.
+ */
 export const BILLING_PERIOD_STATUSES = [
   'pending',
+  'not_invoiced',
+  'reported',
   'invoiced',
   'paid',
   'failed',
@@ -24,9 +32,13 @@ export type BillingPeriodStatus = (typeof BILLING_PERIOD_STATUSES)[number];
 @Entity({ name: 'billing_periods' })
 @Check(
   'billing_periods_status_check',
-  `"status" IN ('pending', 'invoiced', 'paid', 'failed', 'skipped')`,
+  `"status" IN ('pending', 'not_invoiced', 'reported', 'invoiced', 'paid', 'failed', 'skipped')`,
 )
 @Index('billing_periods_user_period_key', ['userId', 'periodStart'], { unique: true })
+// The invoice webhooks find a period by its invoice.
+@Index('billing_periods_stripe_invoice_id_idx', ['stripeInvoiceId'], {
+  where: '"stripe_invoice_id" IS NOT NULL',
+})
 export class BillingPeriod {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'billing_periods_pkey' })
   id: string;
@@ -60,6 +72,21 @@ export class BillingPeriod {
 
   @Column({ name: 'stripe_invoice_id', type: 'varchar', length: 255, nullable: true })
   stripeInvoiceId: string | null;
+
+  /** The Stripe meter event's `identifier` (one per user and month), once reported. */
+  @Column({ name: 'meter_event_identifier', type: 'varchar', length: 100, nullable: true })
+  meterEventIdentifier: string | null;
+
+  /** The value reported to the meter: the month's amount in cents. */
+  @Column({ name: 'reported_value', type: 'integer', nullable: true })
+  reportedValue: number | null;
+
+  @Column({ name: 'reported_at', type: 'timestamptz', nullable: true })
+  reportedAt: Date | null;
+
+  /** `created` of the last invoice event applied: an older one never overwrites it. */
+  @Column({ name: 'invoice_event_at', type: 'timestamptz', nullable: true })
+  invoiceEventAt: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -7,6 +7,7 @@ import { JobRun } from './job-run.entity';
 import { LoginCode } from './login-code.entity';
 import { OutboxEvent } from './outbox-event.entity';
 import { Session } from './session.entity';
+import { StripeWebhookEvent } from './stripe-webhook-event.entity';
 import { Subscriber } from './subscriber.entity';
 import { SubscriberCountSnapshot } from './subscriber-count-snapshot.entity';
 import { SyncRun } from './sync-run.entity';
@@ -22,6 +23,7 @@ export * from './job-run.entity';
 export * from './login-code.entity';
 export * from './outbox-event.entity';
 export * from './session.entity';
+export * from './stripe-webhook-event.entity';
 export * from './subscriber.entity';
 export * from './subscriber-count-snapshot.entity';
 export * from './sync-run.entity';
@@ -44,4 +46,5 @@ export const ENTITIES = [
   CronRun,
   OutboxEvent,
   AdminAction,
+  StripeWebhookEvent,
 ];

@@ -8,6 +8,7 @@ import { CreateAdminActions1796100000000 } from './1796100000000-create-admin-ac
 import { AddRetentionIndexes1796200000000 } from './1796200000000-add-retention-indexes';
 import { AddSnapshotConnection1796300000000 } from './1796300000000-add-snapshot-connection';
 import { AddUserDeletionStarted1796400000000 } from './1796400000000-add-user-deletion-started';
+import { AddStripeBilling1796500000000 } from './1796500000000-add-stripe-billing';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   AddRetentionIndexes1796200000000,
   AddSnapshotConnection1796300000000,
   AddUserDeletionStarted1796400000000,
+  AddStripeBilling1796500000000,
 ];

@@ -8,14 +8,14 @@ export const JOB = {
   runCron: 'run-cron',
   rerunCronTick: 'rerun-cron-tick',
   deleteAccount: 'delete-account',
+  closePeriod: 'close-period',
 } as const;
 export type JobName = (typeof JOB)[keyof typeof JOB];
 
 /**
  * Which job names each queue carries. The worker refuses to start unless every queue here has a
  * processor with a handler for each of its job names, so a producer can never enqueue work nobody
- * will do: a queue joins this contract with its processor (billing comes with
- * its scheduler).
+ * will do: a queue joins this contract with its processor.
  */
 export const QUEUE_JOBS = {
   [QUEUE.subscriberSync]: [JOB.syncPublication],
@@ -23,6 +23,7 @@ export const QUEUE_JOBS = {
   [QUEUE.email]: [JOB.loginCode, JOB.signInNotification],
   [QUEUE.schedulerTicks]: [JOB.runCron, JOB.rerunCronTick],
   [QUEUE.accountDeletion]: [JOB.deleteAccount],
+  [QUEUE.billing]: [JOB.closePeriod],
 } as const satisfies Record<QueueName, readonly (JobName | EventName)[]>;
 
 export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

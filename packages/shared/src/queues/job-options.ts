@@ -62,6 +62,13 @@ const FIXED_JOB_OPTIONS = {
     attempts: 10,
     backoff: { type: 'exponential', delay: 60_000 },
   },
+  // Closing a month is idempotent (the row is upserted, Stripe de-duplicates by identifier and
+  // idempotency key), so a Stripe or Postgres outage is simply retried, for a few hours in all.
+  [QUEUE.billing]: {
+    ...RETENTION,
+    attempts: 12,
+    backoff: { type: 'exponential', delay: 30_000 },
+  },
 } satisfies Record<Exclude<QueueName, typeof QUEUE.subscriberSync>, DefaultJobOptions>;
 
 /** The options with the default settings (tests' own producers, and documentation). */

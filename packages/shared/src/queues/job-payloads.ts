@@ -25,6 +25,8 @@ export interface JobPayloads extends DomainEventPayloads {
    * the cron read), is due. The processor deletes only while that same request is still pending.
    */
   [JOB.deleteAccount]: { userId: string; requestedAt: string };
+  /** The user's month to close, by its first UTC day (`YYYY-MM-01`). */
+  [JOB.closePeriod]: { userId: string; periodStart: string };
 }
 
 /**
@@ -33,6 +35,14 @@ export interface JobPayloads extends DomainEventPayloads {
  */
 export function deleteAccountJobId(userId: string, requestedAt: Date): string {
   return `${JOB.deleteAccount}:${userId}:${requestedAt.getTime()}`;
+}
+
+/**
+ * The job id of one user's month: a re-run of the monthly tick, a catch-up or an admin's manual
+ * run adds the month once (BullMQ 5 accepts `:` in a custom id only with exactly three parts).
+ */
+export function closePeriodJobId(userId: string, periodStart: string): string {
+  return `${JOB.closePeriod}:${userId}:${periodStart.slice(0, 7)}`;
 }
 
 export type PayloadOf<N extends keyof JobPayloads> = JobPayloads[N];
@@ -56,6 +66,7 @@ export const JOB_PAYLOAD_FIELDS = [
   'name',
   'requestedBy',
   'requestedAt',
+  'periodStart',
 ] as const;
 export type JobPayloadField = (typeof JOB_PAYLOAD_FIELDS)[number];
 

@@ -7,6 +7,8 @@ export const QUEUE = {
   schedulerTicks: 'scheduler-ticks',
   /** One `delete-account` job per due deletion request (the daily account-deletion cron). */
   accountDeletion: 'account-deletion',
+  /** One `close-period` job per billable user and month (the monthly-billing cron). */
+  billing: 'billing',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export const QUEUE_NAMES: QueueName[] = Object.values(QUEUE);

@@ -6,6 +6,7 @@ import { SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity
 import { SyncRequestedEvent } from '../events/sync-requested.event';
 import { PageCounts, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
 import { fromStates } from './sync-run-transitions';
+import { entitledSubscriptionSql } from '../billing/subscription-entitlement';
 
 /**
  * The pass of a sync run that owns it: `token` is its fencing token. Every write the pass makes
@@ -78,6 +79,16 @@ export interface ScheduledRunsPage {
   /** Keyset position of the next page; null when the page was empty. */
   lastConnectionId: string | null;
   runs: UnfinishedSyncRun[];
+  /** Connections of the page left alone because their user has no entitled subscription. */
+  unsubscribed: number;
+}
+
+export interface ScheduledPageOptions {
+  /**
+   * Billing is enabled: only connections of users with an entitled subscription
+   * (subscription-entitlement.ts) get a run; the others are counted in `unsubscribed`.
+   */
+  requireSubscription: boolean;
 }
 
 export interface FinishedRun {
@@ -238,12 +249,21 @@ export class SyncRunLifecycle {
    * after `afterId` (id order), a `scheduled` run for each one without an unfinished run, those
    * connections marked `syncing`, and every connection's unfinished run (created now or already
    * there). The unique index decides a race with a manual trigger; no connection row is locked
-   * before the runs are written.
+   * before the runs are written. With `requireSubscription`, connections of users without an
+   * entitled subscription get no run and are counted instead.
    */
-  createScheduledPage(afterId: string | null, limit: number): Promise<ScheduledRunsPage> {
+  createScheduledPage(
+    afterId: string | null,
+    limit: number,
+    options: ScheduledPageOptions = { requireSubscription: false },
+  ): Promise<ScheduledRunsPage> {
     return this.dataSource.transaction(async (manager) => {
-      const page = await manager.query<{ id: string; user_id: string }[]>(
-        `SELECT id, user_id FROM esp_connections
+      const entitled = options.requireSubscription
+        ? `EXISTS (SELECT 1 FROM billing_accounts b
+                    WHERE b.user_id = esp_connections.user_id AND ${entitledSubscriptionSql('b')})`
+        : 'true';
+      const rows = await manager.query<{ id: string; user_id: string; entitled: boolean }[]>(
+        `SELECT id, user_id, ${entitled} AS entitled FROM esp_connections
           WHERE status = 'active' AND id > $1
             -- An account waiting for deletion syncs no more, from the moment it was requested.
             AND NOT EXISTS (SELECT 1 FROM users
@@ -253,11 +273,19 @@ export class SyncRunLifecycle {
           LIMIT $2`,
         [afterId ?? FIRST_ID, limit],
       );
-      if (page.length === 0) return { connections: 0, lastConnectionId: null, runs: [] };
+      if (rows.length === 0) {
+        return { connections: 0, lastConnectionId: null, runs: [], unsubscribed: 0 };
+      }
+      const page = rows.filter((row) => row.entitled);
+      const lastConnectionId = rows[rows.length - 1].id;
+      const unsubscribed = rows.length - page.length;
+      if (page.length === 0) {
+        return { connections: rows.length, lastConnectionId, runs: [], unsubscribed };
+      }
 
       // One statement. Its snapshot predates the insert, so the last SELECT sees exactly the runs
       // that were already unfinished: the ones this page skips.
-      const rows = await manager.query<
+      const created = await manager.query<
         { id: string; esp_connection_id: string; trigger: SyncTrigger; created: boolean }[]
       >(
         `WITH page AS (
@@ -279,9 +307,10 @@ export class SyncRunLifecycle {
         [page.map((row) => row.id), page.map((row) => row.user_id)],
       );
       return {
-        connections: page.length,
-        lastConnectionId: page[page.length - 1].id,
-        runs: rows.map((row) => ({
+        connections: rows.length,
+        lastConnectionId,
+        unsubscribed,
+        runs: created.map((row) => ({
           syncRunId: row.id,
           espConnectionId: row.esp_connection_id,
           trigger: row.trigger,

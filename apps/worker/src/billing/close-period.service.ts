@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import {
+  BillingPeriodStatus,
+  BillingPriceSettings,
+  BillingUsageRepository,
+  billingMonthStarting,
+  JOB,
+  monthlyAmountCents,
+  PayloadOf,
+  WorkerEnv,
+} from '@subscribernest/shared';
+import { Job } from 'bullmq';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { BillingPeriodRepository } from './billing-period.repository';
+import { meterEventIdentifier, StripeMeterReporter } from './stripe-meter-reporter';
+
+/**
+ * What a `close-period` job did (its return value and its log line; ids and figures only):
+ * `closed` with the period's status now, `already-closed` when an earlier attempt or tick had
+ * reported the month (nothing done), `gone` when the user no longer exists.
+ */
+export interface ClosePeriodResult {
+  result: 'closed' | 'already-closed' | 'gone';
+  status: BillingPeriodStatus | null;
+  maxSubscriberCount: number;
+  amountCents: number;
+}
+
+/**
+ * Closes one user's month: the billed count (each connection's peak stored count, summed) and its
+ * price go into the user's `billing_periods` row for the month, and, with Stripe configured and a
+ * customer to bill, the amount is reported to the meter; without, the month is `not_invoiced`
+ * ($0 months are `skipped`). Every step is idempotent, so a retried job, a re-run tick or an
+ * admin's manual run changes nothing that was already done and never reports a month twice.
+ */
+@Injectable()
+export class ClosePeriodService {
+  private readonly prices: BillingPriceSettings;
+
+  constructor(
+    private readonly periods: BillingPeriodRepository,
+    private readonly usage: BillingUsageRepository,
+    private readonly meter: StripeMeterReporter,
+    config: ConfigService<WorkerEnv, true>,
+    @InjectPinoLogger(ClosePeriodService.name) private readonly logger: PinoLogger,
+  ) {
+    this.prices = {
+      BILLING_BASE_PRICE_CENTS: config.get('BILLING_BASE_PRICE_CENTS', { infer: true }),
+      BILLING_INCLUDED_SUBSCRIBERS: config.get('BILLING_INCLUDED_SUBSCRIBERS', { infer: true }),
+      BILLING_STEP_PRICE_CENTS: config.get('BILLING_STEP_PRICE_CENTS', { infer: true }),
+      BILLING_STEP_SUBSCRIBERS: config.get('BILLING_STEP_SUBSCRIBERS', { infer: true }),
+    };
+  }
+
+  async closePeriod(data: PayloadOf<typeof JOB.closePeriod>, job: Job): Promise<ClosePeriodResult> {
+    const month = billingMonthStarting(data.periodStart);
+    const count = await this.usage.billedSubscriberCount(data.userId, month.startDay, month.endDay);
+    const amount = monthlyAmountCents(count, this.prices);
+    const period = await this.periods.upsertOpenPeriod(data.userId, month, count, amount);
+
+    let result: ClosePeriodResult;
+    if (!period) {
+      result = { result: 'gone', status: null, maxSubscriberCount: count, amountCents: amount };
+    } else if (
+      period.status !== 'pending' &&
+      period.status !== 'not_invoiced' &&
+      period.status !== 'skipped'
+    ) {
+      result = {
+        result: 'already-closed',
+        status: period.status,
+        maxSubscriberCount: period.maxSubscriberCount,
+        amountCents: period.amountCents,
+      };
+    } else {
+      const status = await this.settle(period.id, data.userId, data.periodStart, amount, month.end);
+      result = { result: 'closed', status, maxSubscriberCount: count, amountCents: amount };
+    }
+    this.logger.info(
+      { userId: data.userId, periodStart: data.periodStart, jobId: job.id, ...result },
+      `close period: ${result.result}`,
+    );
+    return result;
+  }
+
+  /** Reports the amount, or closes the month without Stripe; returns the status written. */
+  private async settle(
+    periodId: string,
+    userId: string,
+    periodStart: string,
+    amountCents: number,
+    monthEnd: Date,
+  ): Promise<BillingPeriodStatus> {
+    if (amountCents === 0) {
+      await this.periods.close(periodId, 'skipped');
+      return 'skipped';
+    }
+    const customerId = this.meter.enabled ? await this.periods.stripeCustomerOf(userId) : null;
+    if (!customerId) {
+      await this.periods.close(periodId, 'not_invoiced');
+      return 'not_invoiced';
+    }
+    const identifier = meterEventIdentifier(userId, periodStart);
+    const answer = await this.meter.report({
+      customerId,
+      identifier,
+      value: amountCents,
+      monthEnd,
+    });
+    if (answer === 'duplicate') {
+      this.logger.info(
+        { userId, periodStart, identifier },
+        'close period: Stripe already had this month (an earlier attempt reported it)',
+      );
+    }
+    await this.periods.markReported(periodId, identifier, amountCents);
+    return 'reported';
+  }
+}
