@@ -23,10 +23,13 @@ function noStore(_request: IncomingMessage, response: ServerResponse, next: () =
 /**
  * Options every api application is created with, by main.ts and by the tests. Nest's own body
  * parser is off because configureApp installs one whose errors it can answer cleanly (see
- * body-parser-error.middleware.ts).
+ * body-parser-error.middleware.ts). `rawBody` makes that parser (installed through
+ * `useBodyParser`) also keep the bytes it parsed as `req.rawBody`: Stripe signs those exact bytes,
+ * and POST /billing/webhook verifies the signature over them.
  */
 export const API_APP_OPTIONS = {
   bodyParser: false,
+  rawBody: true,
   bufferLogs: true,
   // Let start-up errors reach runService (one message, exit 1) instead of process.abort().
   abortOnError: false,
@@ -65,6 +68,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
   });
 
+  // Through useBodyParser, not app.use(express.json()): only then does Nest add the `verify` hook
+  // that keeps `req.rawBody` (API_APP_OPTIONS.rawBody) for the Stripe webhook's signature check.
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(holdBodyParserError);
   app.use(holdBodyShapeError);

@@ -17,6 +17,8 @@ const OPEN_DURING_DELETION = new Set([
   'post /account/delete/cancel',
   'post /subscribers/:id/unmask',
   'delete /esp-connections/:id',
+  // Stripe's (public, signed): an account's billing events apply whatever the account's state.
+  'post /billing/webhook',
 ]);
 
 describe('account deletion (real app, Postgres, Redis)', () => {

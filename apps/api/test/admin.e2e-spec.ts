@@ -214,8 +214,7 @@ describe('admin routes (real app, Postgres, Redis)', () => {
 
   describe('POST /admin/schedulers/:name/run', () => {
     it('answers 400 for names that are not manual crons', async () => {
-      // Monthly billing becomes a manual cron when its scheduler lands.
-      for (const name of ['nope', 'outbox-sweep', 'MIDNIGHT-SYNC', 'monthly-billing']) {
+      for (const name of ['nope', 'outbox-sweep', 'MIDNIGHT-SYNC', 'monthly billing']) {
         const response = await as(admin.token).post(`/admin/schedulers/${name}/run`).expect(400);
         expect(response.body.message).toBe(
           `Unknown scheduler "${name}"; one of: midnight-sync, data-retention, account-deletion, monthly-billing`,
@@ -334,9 +333,10 @@ describe('admin routes (real app, Postgres, Redis)', () => {
       const done = await insertTick(13, 'completed');
       const completed = await as(admin.token).post(`/admin/cron-runs/${done}/rerun`).expect(409);
       expect(completed.body.message).toContain('POST /admin/schedulers/midnight-sync/run');
-      const billing = await insertTick(14, 'failed', { name: 'monthly-billing' });
-      const none = await as(admin.token).post(`/admin/cron-runs/${billing}/rerun`).expect(409);
-      expect(none.body.message).toBe('No worker scheduler runs "monthly-billing" yet');
+      // The outbox sweep is an interval of every worker, not a cron ticks are re-run for.
+      const sweep = await insertTick(14, 'failed', { name: 'outbox-sweep' });
+      const none = await as(admin.token).post(`/admin/cron-runs/${sweep}/rerun`).expect(409);
+      expect(none.body.message).toBe('No worker scheduler runs "outbox-sweep" yet');
       await as(admin.token).post(`/admin/cron-runs/${randomUUID()}/rerun`).expect(404);
       await as(admin.token).post('/admin/cron-runs/nope/rerun').expect(400);
       expect(await ticksQueue.count()).toBe(0);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { billingMonthOf } from '@subscribernest/shared';
+import { insertConnection } from './support/subscriber-factory';
 import { signIn, SignedIn, startTestApi, TestApi } from './support/test-api';
 
 interface UsageBody {
@@ -101,6 +102,64 @@ describe('billing routes without Stripe (real app, Postgres, Redis)', () => {
     for (const path of ['/billing/status', '/billing/usage', '/billing/history']) {
       expect(Object.keys(document.paths[path] ?? {})).toEqual(['get']);
     }
+  });
+
+  describe('the Stripe routes', () => {
+    const DISABLED = /^Billing is not enabled on this server/;
+
+    it('are documented, and need a session except the webhook', async () => {
+      const document = (await api.http().get('/docs-json').expect(200)).body as {
+        paths: Record<string, Record<string, { security?: unknown[] }>>;
+      };
+      for (const path of [
+        '/billing/create-checkout-session',
+        '/billing/create-portal-session',
+        '/billing/verify-checkout-session',
+        '/billing/webhook',
+      ]) {
+        expect(Object.keys(document.paths[path] ?? {})).toEqual(['post']);
+      }
+      expect(document.paths['/billing/webhook'].post.security).toEqual([]);
+      for (const path of [
+        '/billing/create-checkout-session',
+        '/billing/create-portal-session',
+        '/billing/verify-checkout-session',
+      ]) {
+        await api.http().post(path).expect(401);
+      }
+    });
+
+    it('answer 409 while billing is disabled, saying so', async () => {
+      const post = (path: string, body?: object) =>
+        api.http().post(path).set('authorization', `Bearer ${alice.token}`).send(body);
+      for (const response of [
+        await post('/billing/create-checkout-session'),
+        await post('/billing/create-portal-session'),
+        await post('/billing/verify-checkout-session', { sessionId: 'cs_test_a1b2c3' }),
+        await api
+          .http()
+          .post('/billing/webhook')
+          .set('content-type', 'application/json')
+          .set('stripe-signature', 't=1,v1=00')
+          .send('{"id":"evt_1","object":"event"}'),
+      ]) {
+        expect(response.status).toBe(409);
+        expect(response.body.message).toMatch(DISABLED);
+      }
+      // Input is still checked first.
+      await post('/billing/verify-checkout-session', { sessionId: 'nope' }).expect(400);
+      expect(await sql(`SELECT * FROM billing_accounts`)).toEqual([]);
+      expect(await sql(`SELECT * FROM stripe_webhook_events`)).toEqual([]);
+    });
+
+    it('gate nothing while billing is disabled: a manual sync without a subscription is accepted', async () => {
+      const connectionId = await insertConnection(api, bob.user.id);
+      await api
+        .http()
+        .post(`/esp-connections/${connectionId}/sync`)
+        .set('authorization', `Bearer ${bob.token}`)
+        .expect(202);
+    });
   });
 
   describe('GET /billing/status', () => {

@@ -8,25 +8,28 @@ import {
   centsToDollars,
   monthlyAmountCents,
 } from '@subscribernest/shared';
+import { BillingAccountRepository } from './billing-account.repository';
 import { BillingPeriodRepository } from './billing-period.repository';
+import { BillingSettings } from './billing-settings';
 import { BillingPeriodDto } from './dto/billing-period.dto';
 import { BillingStatusDto } from './dto/billing-status.dto';
 import { BillingUsageDto } from './dto/billing-usage.dto';
 
 /**
- * Billing as the frontend reads it. Stripe is not wired in yet, so billing is disabled on every
- * server: every user counts as subscribed, and nothing is charged.
+ * Billing as the frontend reads it. Without Stripe (no STRIPE_SECRET_KEY) every user counts as
+ * subscribed and nothing is charged; with it, the subscription state is what the webhooks and
+ * the checkout verification last stored in billing_accounts.
  */
 @Injectable()
 export class BillingService {
-  /** False until Stripe is configured (a later release); then derived from its settings. */
-  readonly billingEnabled = false;
   private readonly prices: BillingPriceSettings;
 
   constructor(
     config: ConfigService<ApiEnv, true>,
+    private readonly settings: BillingSettings,
     private readonly usageRepository: BillingUsageRepository,
     private readonly periods: BillingPeriodRepository,
+    private readonly accounts: BillingAccountRepository,
   ) {
     this.prices = {
       BILLING_BASE_PRICE_CENTS: config.get('BILLING_BASE_PRICE_CENTS', { infer: true }),
@@ -36,13 +39,9 @@ export class BillingService {
     };
   }
 
-  status(): BillingStatusDto {
-    return {
-      hasActiveSubscription: true,
-      subscription: null,
-      currentPeriodEnd: null,
-      billingEnabled: this.billingEnabled,
-    };
+  async status(userId: string): Promise<BillingStatusDto> {
+    if (!this.settings.enabled) return BillingStatusDto.disabled();
+    return BillingStatusDto.from(await this.accounts.findByUserId(userId));
   }
 
   /** The current UTC month so far. */

@@ -24,6 +24,7 @@ import {
 import { User } from '@subscribernest/shared';
 import { AllowedDuringDeletion } from '../account/allowed-during-deletion.decorator';
 import { CurrentUser } from '../auth/current-user.decorator';
+import { SubscriptionRequired } from '../billing/subscription-required.decorator';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { SuccessResponseDto } from '../http/success-response.dto';
 import { UuidParam } from '../http/uuid-param.decorator';
@@ -68,10 +69,12 @@ export class EspConnectionController {
   constructor(private readonly connections: EspConnectionsService) {}
 
   @Post()
+  @SubscriptionRequired('connect an ESP')
   @ApiOperation({
     summary: 'Connect an ESP',
     description:
-      'Checks the key and the publication/list with the ESP first; stores the key encrypted.',
+      'Checks the key and the publication/list with the ESP first; stores the key encrypted. ' +
+      'With Stripe billing enabled, needs an active subscription (402 otherwise).',
   })
   @ApiCreatedResponse({ type: EspConnectionDto })
   @ApiBadRequestResponse({

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { User } from '@subscribernest/shared';
 import { CurrentUser } from '../auth/current-user.decorator';
+import { SubscriptionRequired } from '../billing/subscription-required.decorator';
 import { EspConnectionDto } from '../esp-connections/dto/esp-connection.dto';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { UuidParam } from '../http/uuid-param.decorator';
@@ -27,11 +28,13 @@ export class SyncController {
 
   @Post(':id/sync')
   @HttpCode(HttpStatus.ACCEPTED)
+  @SubscriptionRequired('sync a connection')
   @ApiOperation({
     summary: 'Sync a connection now',
     description:
       'Records a queued sync run and a sync-requested event in one transaction; the worker runs ' +
-      'it. While a sync of the connection is queued or running, answers with that run instead.',
+      'it. While a sync of the connection is queued or running, answers with that run instead. ' +
+      'With Stripe billing enabled, needs an active subscription (402 otherwise).',
   })
   @ApiAcceptedResponse({ type: SyncAcceptedDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'The id is not a UUID' })

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OutboxRelayService, SyncLifecycleModule } from '@subscribernest/shared';
+import { BillingEntitlementModule } from '../billing/billing-entitlement.module';
 import { EspConnectionsModule } from '../esp-connections/esp-connections.module';
 import { OutboxRelayListener } from './outbox-relay.listener';
 import { SyncRunRepository } from './sync-run.repository';
@@ -11,7 +12,7 @@ import { SyncService } from './sync.service';
  * outbox relay publishes `sync-requested` to `domain-events` for the worker.
  */
 @Module({
-  imports: [EspConnectionsModule, SyncLifecycleModule],
+  imports: [EspConnectionsModule, SyncLifecycleModule, BillingEntitlementModule],
   controllers: [SyncController],
   providers: [SyncService, SyncRunRepository, OutboxRelayService, OutboxRelayListener],
 })
