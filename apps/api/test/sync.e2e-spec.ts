@@ -244,6 +244,8 @@ describe('manual sync through events (real app, Postgres, Redis and the fake ESP
         completedAt: null,
         subscriberCount: null,
         errorMessage: null,
+        skippedRows: 0,
+        skipReasons: {},
         createdAt: expect.any(String),
       });
       expect(runs[1]).toMatchObject({

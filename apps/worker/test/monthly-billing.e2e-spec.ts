@@ -178,7 +178,7 @@ describe('monthly billing without Stripe (real worker)', () => {
     await queue.add(
       JOB.closePeriod,
       { userId: user, periodStart: '2032-03-15' },
-      { jobId, attempts: 1 },
+      { jobId, attempts: 3 },
     );
     const failed = await waitFor(
       async () => {

@@ -44,6 +44,7 @@ export * from './redis/redis-error-log';
 export * from './redis/redis-options';
 export * from './redis/with-timeout';
 export * from './sync-lifecycle/subscriber-page';
+export * from './sync-lifecycle/subscriber-sanitizer';
 export * from './sync-lifecycle/sync-lifecycle.module';
 export * from './sync-lifecycle/sync-run-lifecycle';
 export * from './sync-lifecycle/sync-run-transitions';

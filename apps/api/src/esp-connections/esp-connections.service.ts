@@ -6,10 +6,11 @@ import {
   EspConnection,
   EspError,
   EspType,
+  espLabel,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EspConnectionRepository } from './esp-connection.repository';
-import { credentialsRejected, espLabel, espRequestFailed } from './esp-http-errors';
+import { credentialsRejected, espRequestFailed } from './esp-http-errors';
 import { EspListDto } from './dto/esp-list.dto';
 
 export interface NewConnectionRequest {

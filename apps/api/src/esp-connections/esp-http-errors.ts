@@ -4,18 +4,8 @@ import {
   HttpException,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { EspError, EspType, RateLimitedError } from '@subscribernest/shared';
+import { EspError, espLabel, RateLimitedError } from '@subscribernest/shared';
 import { TooManyRequestsException } from '../http/too-many-requests.exception';
-
-const ESP_LABELS: Record<EspType, string> = {
-  beehiiv: 'beehiiv',
-  kit: 'Kit',
-  mailchimp: 'Mailchimp',
-};
-
-export function espLabel(espType: EspType): string {
-  return ESP_LABELS[espType];
-}
 
 /**
  * The HTTP answer for an ESP call made with a key we already store (lists, counts): the caller's

@@ -6,10 +6,10 @@ import {
   SyncRequestedEvent,
   SyncRun,
   SyncRunLifecycle,
+  espLabel,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EspConnectionRepository } from '../esp-connections/esp-connection.repository';
-import { espLabel } from '../esp-connections/esp-http-errors';
 import { SyncRunRepository } from './sync-run.repository';
 
 export interface AcceptedSync {

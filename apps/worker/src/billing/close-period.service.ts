@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
+  BillingMonth,
   BillingPeriodStatus,
   BillingPriceSettings,
   BillingUsageRepository,
@@ -10,7 +11,7 @@ import {
   PayloadOf,
   WorkerEnv,
 } from '@subscribernest/shared';
-import { Job } from 'bullmq';
+import { Job, UnrecoverableError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { BillingPeriodRepository } from './billing-period.repository';
 import { meterEventIdentifier, StripeMeterReporter } from './stripe-meter-reporter';
@@ -54,7 +55,7 @@ export class ClosePeriodService {
   }
 
   async closePeriod(data: PayloadOf<typeof JOB.closePeriod>, job: Job): Promise<ClosePeriodResult> {
-    const month = billingMonthStarting(data.periodStart);
+    const month = this.monthOf(data.periodStart);
     const count = await this.usage.billedSubscriberCount(data.userId, month.startDay, month.endDay);
     const amount = monthlyAmountCents(count, this.prices);
     const period = await this.periods.upsertOpenPeriod(data.userId, month, count, amount);
@@ -82,6 +83,15 @@ export class ClosePeriodService {
       `close period: ${result.result}`,
     );
     return result;
+  }
+
+  /** A payload naming no first-of-month can never succeed: failed at once, nothing written. */
+  private monthOf(periodStart: string): BillingMonth {
+    try {
+      return billingMonthStarting(periodStart);
+    } catch (error) {
+      throw new UnrecoverableError(`close-period job: ${(error as Error).message}`);
+    }
   }
 
   /** Reports the amount, or closes the month without Stripe; returns the status written. */

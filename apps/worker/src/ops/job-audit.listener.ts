@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { describeJobError, JobRunStatus } from '@subscribernest/shared';
+import { describeJobError, InternalJobError, JobRunStatus } from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobRunRecord, JobRunRepository } from './job-run.repository';
@@ -118,6 +118,8 @@ export class JobAuditListener {
     const fields = {
       ...this.fields(queue, job),
       error: lastError,
+      // What an internal error really said, for operators: owners only see its reference.
+      ...(error instanceof InternalJobError ? { detail: error.detail } : {}),
       durationMs: this.durationOf(job),
     };
     if (dead) this.logger.error(fields, 'job dead: no attempts left');

@@ -1,5 +1,20 @@
-import { JobNameOf, JobPayloads, QueueName, redactJobText } from '@subscribernest/shared';
-import { Job, UnrecoverableError } from 'bullmq';
+import {
+  describeJobError,
+  InternalJobError,
+  isInternalError,
+  JobNameOf,
+  JobPayloads,
+  QueueName,
+  redactJobText,
+} from '@subscribernest/shared';
+import {
+  DelayedError,
+  Job,
+  RateLimitError,
+  UnrecoverableError,
+  WaitingChildrenError,
+  WaitingError,
+} from 'bullmq';
 
 /** A job of one name, with its payload typed from the shared contract. */
 export type JobOf<N extends keyof JobPayloads> = Job<JobPayloads[N], unknown, N>;
@@ -26,6 +41,22 @@ type UntypedHandler = (data: unknown, job: Job, token?: string) => Promise<unkno
  * Runs the handler for `job.name`. A name with no handler can never succeed, however often it is
  * retried, so it fails at once with an UnrecoverableError (and lands as `dead` in `job_runs`).
  */
+/** How an owner's message and the operators' log line name one job: `<queue>/<job id>`. */
+export function jobReference(queue: string, job: Job): string {
+  return `${queue}/${job.id ?? 'unknown'}`;
+}
+
+/** BullMQ's own signals (a delay, a wait, no more attempts): never replaced. */
+function isBullMqControlError(error: unknown): boolean {
+  return (
+    error instanceof UnrecoverableError ||
+    error instanceof DelayedError ||
+    error instanceof WaitingError ||
+    error instanceof WaitingChildrenError ||
+    error instanceof RateLimitError
+  );
+}
+
 export async function dispatch<Q extends QueueName>(
   queue: Q,
   handlers: JobHandlers<Q>,
@@ -42,9 +73,15 @@ export async function dispatch<Q extends QueueName>(
   try {
     return await handler(job.data, job, token);
   } catch (error) {
-    // BullMQ keeps the message as the job's failedReason, in Redis and on the queue board: mask
-    // what it may name (an SMTP 550 names the recipient). The class stays, so DelayedError,
-    // UnrecoverableError and the like still steer BullMQ.
+    // A database, driver or programming error's text is for operators only: BullMQ would keep it
+    // as the job's failedReason (Redis, the queue board, GET /jobs/:id). It is replaced by a
+    // reference; the audit listener logs the detail under it. A plain Error is retried as before.
+    if (isInternalError(error) && !isBullMqControlError(error)) {
+      throw new InternalJobError(jobReference(queue, job), describeJobError(error));
+    }
+    // Otherwise the message stays, masked where it may name someone (an SMTP 550 names the
+    // recipient). The class stays, so DelayedError, UnrecoverableError and the like still steer
+    // BullMQ.
     if (error instanceof Error) error.message = redactJobText(error.message);
     throw error;
   }

@@ -12,10 +12,13 @@ import {
   InvalidCursorError,
   JOB,
   maskEmail,
+  PageSkips,
   PassLostError,
   PayloadOf,
   ProtocolError,
+  QUEUE,
   RateLimitedError,
+  sanitizeSubscriber,
   SubscriberRow,
   SyncCheckpoint,
   SyncPass,
@@ -25,6 +28,8 @@ import {
 import { DelayedError, Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobHandback } from '../ops/job-handback';
+import { jobReference } from '../ops/job-handlers';
+import { syncFailureReason } from './sync-failure-reason';
 
 export type SyncPublicationData = PayloadOf<typeof JOB.syncPublication>;
 
@@ -144,16 +149,21 @@ export class SubscriberSyncService {
       checkpoint?.cursor ?? null,
     );
     for await (const page of pages) {
-      const rows = this.toRows(page.subscribers);
+      const { rows, skips } = this.toRows(page.subscribers, page.skipped);
       pagesDone += 1;
       subscribersSeen += rows.length;
-      await this.lifecycle.storePage(pass, rows, {
-        syncRunId: pass.runId,
-        cursor: page.nextCursor,
-        pagesDone,
-        subscribersSeen,
-        updatedAt: new Date().toISOString(),
-      });
+      await this.lifecycle.storePage(
+        pass,
+        rows,
+        {
+          syncRunId: pass.runId,
+          cursor: page.nextCursor,
+          pagesDone,
+          subscribersSeen,
+          updatedAt: new Date().toISOString(),
+        },
+        skips,
+      );
       if (page.nextCursor === null) return { status: 'complete', pagesDone };
       if (this.handback.requested && token) return { status: 'handed-back' };
     }
@@ -207,7 +217,10 @@ export class SubscriberSyncService {
       return this.failed(
         pass,
         job,
-        { reason: error.message, invalidCredentials: true },
+        {
+          reason: syncFailureReason(error, jobReference(QUEUE.subscriberSync, job)),
+          invalidCredentials: true,
+        },
         error,
         'sync failed: invalid credentials',
       );
@@ -223,7 +236,7 @@ export class SubscriberSyncService {
         'sync failed: stored API key cannot be decrypted',
       );
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = syncFailureReason(error, jobReference(QUEUE.subscriberSync, job));
     // A malformed page (ProtocolError) is often a proxy's or a vendor's passing fault: retried
     // with the job's backoff like a transient error, not failed at once.
     const retryable =
@@ -271,10 +284,28 @@ export class SubscriberSyncService {
     };
   }
 
-  /** Encrypts, hashes and masks each address; the last of duplicate external ids wins. */
-  private toRows(subscribers: EspSubscriber[]): SubscriberRow[] {
+  /**
+   * Makes each subscriber storable (subscriber-sanitizer.ts: one odd row never fails the page),
+   * then encrypts, hashes and masks each address; the last of duplicate external ids wins. What
+   * cannot be stored is counted by reason, with `unmapped` records of statuses we do not keep.
+   */
+  private toRows(
+    subscribers: EspSubscriber[],
+    unmapped: number,
+  ): { rows: SubscriberRow[]; skips: PageSkips } {
     const byId = new Map<string, SubscriberRow>();
-    for (const subscriber of subscribers) {
+    const skips: PageSkips = {
+      reasons: unmapped > 0 ? { 'status-not-stored': unmapped } : {},
+      seenExternalIds: [],
+    };
+    for (const original of subscribers) {
+      const sanitized = sanitizeSubscriber(original);
+      if (!sanitized.stored) {
+        skips.reasons[sanitized.reason] = (skips.reasons[sanitized.reason] ?? 0) + 1;
+        if (sanitized.externalId !== null) skips.seenExternalIds.push(sanitized.externalId);
+        continue;
+      }
+      const subscriber = sanitized.subscriber;
       byId.set(subscriber.externalId, {
         externalId: subscriber.externalId,
         emailEncrypted: this.encryption.encrypt(subscriber.email),
@@ -288,6 +319,6 @@ export class SubscriberSyncService {
         metadata: subscriber.metadata,
       });
     }
-    return [...byId.values()];
+    return { rows: [...byId.values()], skips };
   }
 }

@@ -1,3 +1,4 @@
+import { SkipReason } from '../sync-lifecycle/subscriber-sanitizer';
 import {
   Check,
   Column,
@@ -69,6 +70,14 @@ export class SyncRun {
 
   @Column({ name: 'removed_count', type: 'integer', default: 0 })
   removedCount: number;
+
+  /** Subscribers the ESP sent that the final pass could not store (see `skipReasons`). */
+  @Column({ name: 'skipped_count', type: 'integer', default: 0 })
+  skippedCount: number;
+
+  /** `skippedCount` by reason (`malformed-email`, `invalid-external-id`, `status-not-stored`). */
+  @Column({ name: 'skip_reasons', type: 'jsonb', default: () => `'{}'` })
+  skipReasons: Partial<Record<SkipReason, number>>;
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage: string | null;

@@ -9,6 +9,7 @@ import { AddRetentionIndexes1796200000000 } from './1796200000000-add-retention-
 import { AddSnapshotConnection1796300000000 } from './1796300000000-add-snapshot-connection';
 import { AddUserDeletionStarted1796400000000 } from './1796400000000-add-user-deletion-started';
 import { AddStripeBilling1796500000000 } from './1796500000000-add-stripe-billing';
+import { AddSyncRunSkippedRows1796600000000 } from './1796600000000-add-sync-run-skipped-rows';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AddSnapshotConnection1796300000000,
   AddUserDeletionStarted1796400000000,
   AddStripeBilling1796500000000,
+  AddSyncRunSkippedRows1796600000000,
 ];

@@ -7,6 +7,7 @@ import { SyncRequestedEvent } from '../events/sync-requested.event';
 import { PageCounts, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
 import { fromStates } from './sync-run-transitions';
 import { entitledSubscriptionSql } from '../billing/subscription-entitlement';
+import { SkipReason } from './subscriber-sanitizer';
 
 /**
  * The pass of a sync run that owns it: `token` is its fencing token. Every write the pass makes
@@ -90,6 +91,16 @@ export interface ScheduledPageOptions {
    */
   requireSubscription: boolean;
 }
+
+/** What a page left out (subscriber-sanitizer.ts), stored with the page. */
+export interface PageSkips {
+  /** Counts by reason. */
+  reasons: Partial<Record<SkipReason, number>>;
+  /** Ids of skipped subscribers, kept as seen so that their stored copies are not removed. */
+  seenExternalIds: string[];
+}
+
+const NO_SKIPS: PageSkips = { reasons: {}, seenExternalIds: [] };
 
 export interface FinishedRun {
   subscriberCount: number;
@@ -400,24 +411,36 @@ export class SyncRunLifecycle {
     pass: SyncPass,
     rows: SubscriberRow[],
     checkpoint: SyncCheckpoint,
+    skipped: PageSkips = NO_SKIPS,
   ): Promise<PageCounts> {
     return this.dataSource.transaction(async (manager) => {
       await this.fence(manager, pass, 'storePage');
       const counts = await upsertSubscriberPage(manager, pass.connectionId, rows);
-      if (rows.length > 0) {
+      // A skipped subscriber still counts as seen: the copy an earlier sync stored stays, rather
+      // than being removed as gone from the list.
+      const seen = [...rows.map((row) => row.externalId), ...skipped.seenExternalIds];
+      if (seen.length > 0) {
         await manager.query(
           `INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
            SELECT $1, unnest($2::varchar[])
            ON CONFLICT DO NOTHING`,
-          [pass.runId, rows.map((row) => row.externalId)],
+          [pass.runId, seen],
         );
       }
+      const skippedCount = Object.values(skipped.reasons).reduce((sum, n) => sum + (n ?? 0), 0);
       await manager.query(
         `UPDATE sync_runs
             SET created_count = created_count + $2, updated_count = updated_count + $3,
+                skipped_count = skipped_count + $4,
+                skip_reasons = CASE WHEN $4 = 0 THEN skip_reasons ELSE (
+                  SELECT jsonb_object_agg(reason, total) FROM (
+                    SELECT reason, sum(n::int) AS total
+                      FROM (SELECT * FROM jsonb_each_text(skip_reasons)
+                            UNION ALL SELECT * FROM jsonb_each_text($5::jsonb)) AS r(reason, n)
+                     GROUP BY reason) AS totals) END,
                 heartbeat_at = now()
           WHERE id = $1`,
-        [pass.runId, counts.created, counts.updated],
+        [pass.runId, counts.created, counts.updated, skippedCount, JSON.stringify(skipped.reasons)],
       );
       await manager.query(`UPDATE esp_connections SET sync_checkpoint = $2 WHERE id = $1`, [
         pass.connectionId,
@@ -429,13 +452,18 @@ export class SyncRunLifecycle {
 
   /**
    * The saved cursor cannot be used: the pass starts over. Clears the checkpoint and the run's
-   * seen ids together (the new pass sees every subscriber again). Counters stay: they count what
-   * the run changed.
+   * seen ids together (the new pass sees every subscriber again). The change counters stay: they
+   * count what the run changed; the skip counters restart with the pass.
    */
   async restartPass(pass: SyncPass): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.fence(manager, pass, 'storePage');
-      await manager.query(`UPDATE sync_runs SET heartbeat_at = now() WHERE id = $1`, [pass.runId]);
+      // Skips are counted again by the new pass (they describe the list as the run left it).
+      await manager.query(
+        `UPDATE sync_runs SET heartbeat_at = now(), skipped_count = 0, skip_reasons = '{}'
+          WHERE id = $1`,
+        [pass.runId],
+      );
       await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
       await manager.query(
         `UPDATE esp_connections SET sync_checkpoint = NULL, updated_at = now() WHERE id = $1`,

@@ -51,7 +51,20 @@ export interface FakeListSpec {
    * vendors' status filters and counts include them as the real APIs do. Default: none.
    */
   otherStatusEvery?: number;
+  /**
+   * Subscribers whose address or names are not what the generator makes, by index: the odd rows
+   * a real list holds (a 300-character first name, control characters, an address the vendor
+   * let through malformed). Served exactly as given.
+   */
+  oddIdentities?: Record<number, Partial<FakeSubscriberIdentity>>;
   faults?: FakeFaults;
+}
+
+/** What `oddIdentities` may replace. */
+export interface FakeSubscriberIdentity {
+  email: string;
+  firstName: string;
+  lastName: string;
 }
 
 export interface FakeAccountSpec {

@@ -6,7 +6,7 @@ import {
   stateMask,
 } from './category-block-index';
 import { hashIndex, seededRandom } from './fast-hash';
-import { FakeListSpec, FakeMutation } from './fake-esp-types';
+import { FakeListSpec, FakeMutation, FakeSubscriberIdentity } from './fake-esp-types';
 import { RemovedIndices } from './removed-indices';
 import {
   OTHER_STATE_BASE,
@@ -68,6 +68,7 @@ const ACTIVE_MASK = stateMask(['active']);
  */
 export class FakeList {
   readonly id: string;
+  private readonly oddIdentities: Record<number, Partial<FakeSubscriberIdentity>>;
   readonly name: string;
   readonly generator: SubscriberGenerator;
   private length: number;
@@ -93,6 +94,7 @@ export class FakeList {
     }
     this.id = spec.id;
     this.name = spec.name;
+    this.oddIdentities = spec.oddIdentities ?? {};
     this.length = spec.size;
     const seed = spec.seed ?? SubscriberGenerator.defaultSeed(spec.id);
     this.generator = new SubscriberGenerator(spec.id, seed, spec.size, options.complaints, {
@@ -122,7 +124,7 @@ export class FakeList {
   record(index: number): FakeSubscriberRecord {
     const category = this.category(index);
     const stateCode = category & STATE_CODE_MASK;
-    const identity = this.generator.identity(index);
+    const identity = { ...this.generator.identity(index), ...this.oddIdentities[index] };
     const createdAt = this.createdAt(index);
     return {
       index,

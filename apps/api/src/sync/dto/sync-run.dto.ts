@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
+  SKIP_REASONS,
+  SkipReason,
   SYNC_RUN_STATUSES,
   SYNC_TRIGGERS,
   SyncRun,
@@ -33,8 +35,29 @@ export class SyncRunDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Subscribers at the ESP at the end' })
   subscriberCount: number | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Why the run failed, in words an owner can act on; an internal error gives a reference ' +
+      'for the operators instead of its text',
+  })
   errorMessage: string | null;
+
+  @ApiProperty({
+    description:
+      'Subscribers the ESP sent that the run did not store: an address that is not one, an id ' +
+      'it could not be found by again, or a vendor status we do not keep',
+  })
+  skippedRows: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: '`skippedRows` by reason: ' + SKIP_REASONS.map((r) => `\`${r}\``).join(', '),
+    example: { 'malformed-email': 1 },
+  })
+  skipReasons: Partial<Record<SkipReason, number>>;
 
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt: string;
@@ -49,6 +72,8 @@ export class SyncRunDto {
       completedAt: run.completedAt?.toISOString() ?? null,
       subscriberCount: run.subscriberCount,
       errorMessage: run.errorMessage,
+      skippedRows: run.skippedCount,
+      skipReasons: run.skipReasons,
       createdAt: run.createdAt.toISOString(),
     };
   }
