@@ -130,13 +130,20 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
       [userId],
     );
 
+    // stripe_webhook_events (90 days): by receipt.
+    await sql.query(
+      `INSERT INTO stripe_webhook_events (id, type, stripe_created_at, outcome, received_at)
+       VALUES ('evt_91d', 'invoice.paid', now(), 'applied', now() - interval '91 days'),
+              ('evt_89d', 'invoice.paid', now(), 'applied', now() - interval '89 days')`,
+    );
+
     const at = tick();
     const result = await scheduler.runScheduled(at);
 
     expect(result).toMatchObject({
       status: 'completed',
       outcome: {
-        queued: 2 + 2 + 1 + 2 + 3 + 2,
+        queued: 2 + 2 + 1 + 2 + 3 + 2 + 1,
         skipped: 0,
         ciphertextsCleared: 2,
         deleted: {
@@ -146,6 +153,7 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
           job_runs: 2,
           cron_runs: 3,
           admin_actions: 2,
+          stripe_webhook_events: 1,
         },
       },
     });
@@ -183,6 +191,7 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
       await column(`SELECT claimed_by AS tag FROM cron_runs WHERE name <> 'data-retention'`),
     ).toEqual(['billing-only-120d', 'completed-89d', 'failed-99d', 'running-97d']);
     expect(await column(`SELECT action AS tag FROM admin_actions`)).toEqual(['failed-364d']);
+    expect(await column(`SELECT id AS tag FROM stripe_webhook_events`)).toEqual(['evt_89d']);
 
     const recorded = await sql
       .getRepository(CronRun)
@@ -190,7 +199,7 @@ describe('data retention (DataRetentionScheduler, real worker)', () => {
     expect(recorded).toMatchObject({
       trigger: 'schedule',
       status: 'completed',
-      queuedCount: 12,
+      queuedCount: 13,
       skippedCount: 0,
       error: null,
     });

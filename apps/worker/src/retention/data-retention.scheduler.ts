@@ -18,6 +18,7 @@ const RETENTION_SETTING = {
   job_runs: 'RETENTION_JOB_RUNS_DAYS',
   cron_runs: 'RETENTION_CRON_RUNS_DAYS',
   admin_actions: 'RETENTION_ADMIN_ACTIONS_DAYS',
+  stripe_webhook_events: 'RETENTION_STRIPE_EVENTS_DAYS',
 } as const satisfies Record<RetentionTable, keyof WorkerEnv>;
 
 /**
@@ -32,7 +33,7 @@ export interface RetentionOutcome extends CronTickOutcome {
 /**
  * The data-retention cron: once a day, clears the ciphertext of every expired login code, then
  * deletes from each table (login_codes, sessions, outbox_events, job_runs, cron_runs,
- * admin_actions) the rows in a final state older than its retention (RETENTION_*_DAYS).
+ * admin_actions, stripe_webhook_events) the rows in a final state older than its retention (RETENTION_*_DAYS).
  *
  * The tick is claimed, caught up and re-run like every cron's (ClaimedCron; by hand:
  * `POST /admin/schedulers/data-retention/run`). Work goes in batches of

@@ -9,6 +9,7 @@ export const RETENTION_TABLES = [
   'job_runs',
   'cron_runs',
   'admin_actions',
+  'stripe_webhook_events',
 ] as const;
 export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
@@ -41,6 +42,9 @@ export const PAST_RETENTION: Record<RetentionTable, string> = {
          AND newer.trigger <> 'manual'))`,
   // The audit trail: by creation. A row still `pending` this old is an attempt that crashed.
   admin_actions: `admin_actions.created_at < ${CUTOFF}`,
+  // The webhook's replay ledger: Stripe retries a delivery for 3 days; an event replayed after
+  // its row went is still refused by the stored state's event time (it is older).
+  stripe_webhook_events: `stripe_webhook_events.received_at < ${CUTOFF}`,
 };
 
 /** Expired login codes still holding the ciphertext of their code (waiting to be mailed). */

@@ -647,6 +647,13 @@ export class WorkerEnv extends SharedEnv {
   @Max(3650)
   RETENTION_ADMIN_ACTIONS_DAYS = 365;
 
+  /** Days the Stripe webhook's replay ledger keeps an applied event (30-3650). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(30)
+  @Max(3650)
+  RETENTION_STRIPE_EVENTS_DAYS = 90;
+
   /** Rows one retention statement deletes (or clears) at most, so no statement runs long. */
   @Type(() => Number)
   @IsInt()
