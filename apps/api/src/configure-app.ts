@@ -14,6 +14,7 @@ import {
   JSON_BODY_LIMIT,
 } from './http/body-parser-error.middleware';
 import { setupOpenApi } from './http/openapi';
+import { httpMetrics } from './http/http-metrics.middleware';
 
 function noStore(_request: IncomingMessage, response: ServerResponse, next: () => void): void {
   response.setHeader('Cache-Control', 'no-store');
@@ -57,6 +58,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   // Nearly every answer carries personal data (the profile, subscribers, exports, job states):
   // no browser, proxy or CDN may keep a copy. The few that do not lose nothing by it.
   app.use(noStore);
+  // First of the handlers that see every request, so the timing includes everything after it.
+  app.use(httpMetrics);
   app.enableCors({
     origin: config
       .get('CORS_ORIGINS', { infer: true })

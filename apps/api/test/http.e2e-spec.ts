@@ -23,7 +23,8 @@ describe('HTTP surface (real app)', () => {
   beforeAll(async () => {
     api = await startTestApi({
       controllers: [ProbeController],
-      env: { CORS_ORIGINS: 'http://localhost:3000, https://app.example.com' },
+      // Behind one trusted proxy: its X-Request-Id is the request's id.
+      env: { CORS_ORIGINS: 'http://localhost:3000, https://app.example.com', TRUST_PROXY: '1' },
     });
   });
 

@@ -48,3 +48,5 @@ export * from './sync-lifecycle/subscriber-sanitizer';
 export * from './sync-lifecycle/sync-lifecycle.module';
 export * from './sync-lifecycle/sync-run-lifecycle';
 export * from './sync-lifecycle/sync-run-transitions';
+export * from './metrics/metric-catalog';
+export * from './metrics/metrics';

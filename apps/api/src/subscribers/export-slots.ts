@@ -1,3 +1,4 @@
+import { gaugeOf, METRICS } from '@subscribernest/shared';
 /** Why an export was not let in: its user has as many running as allowed, or the process has. */
 export type ExportRefusal = 'user' | 'overall';
 
@@ -30,6 +31,7 @@ export interface ExportSlotLimits {
 export class ExportSlots {
   private readonly perUser = new Map<string, number>();
   private total = 0;
+  private readonly inFlight = gaugeOf(METRICS.exportsInFlight);
 
   constructor(readonly limits: ExportSlotLimits) {}
 
@@ -53,6 +55,7 @@ export class ExportSlots {
     if (this.total >= this.limits.maxConcurrent) return { refused: 'overall' };
     this.perUser.set(userId, mine + 1);
     this.total++;
+    this.inFlight.inc();
     let released = false;
     return {
       slot: {
@@ -60,6 +63,7 @@ export class ExportSlots {
           if (released) return;
           released = true;
           this.total--;
+          this.inFlight.dec();
           const left = this.runningFor(userId) - 1;
           if (left > 0) this.perUser.set(userId, left);
           else this.perUser.delete(userId);

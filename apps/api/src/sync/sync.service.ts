@@ -37,7 +37,12 @@ export class SyncService {
     @InjectPinoLogger(SyncService.name) private readonly logger: PinoLogger,
   ) {}
 
-  async requestSync(userId: string, connectionId: string): Promise<AcceptedSync> {
+  /** `correlationId`: the request's id, carried by the event, the run and every job it causes. */
+  async requestSync(
+    userId: string,
+    connectionId: string,
+    correlationId?: string,
+  ): Promise<AcceptedSync> {
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
       const event = new SyncRequestedEvent({
         eventId: randomUUID(),
@@ -45,6 +50,7 @@ export class SyncService {
         userId,
         syncRunId: randomUUID(),
         requestedAt: new Date().toISOString(),
+        correlationId,
       });
       const outcome = await this.lifecycle.createManual(userId, connectionId, event);
       switch (outcome.kind) {

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import {
+  counterOf,
   DecryptionError,
   describeJobError,
   EncryptionService,
   JOB,
   JobPayloads,
   maskEmail,
+  METRICS,
 } from '@subscribernest/shared';
 import { Job, UnrecoverableError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -42,6 +44,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 @Injectable()
 export class EmailService {
+  /** Sent or refused by the SMTP server, by kind (the job name). */
+  private readonly emails = counterOf(METRICS.emails);
+
   constructor(
     private readonly encryption: EncryptionService,
     private readonly mailer: MailerService,
@@ -124,6 +129,7 @@ export class EmailService {
     try {
       delivery = await this.mailer.send(email);
     } catch (error) {
+      this.emails.inc({ kind: job.name, outcome: 'failed' });
       const attempt = job.attemptsMade + 1;
       const maxAttempts = job.opts.attempts ?? 1;
       const fields = { ...context, attempt, maxAttempts, error: describeJobError(error) };
@@ -134,6 +140,7 @@ export class EmailService {
       }
       throw error;
     }
+    this.emails.inc({ kind: job.name, outcome: 'sent' });
     if (delivery.via === 'file') {
       this.logger.info(
         { ...context, path: delivery.path },

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { describeJobError, InternalJobError, JobRunStatus } from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { JobMetrics } from './job-metrics';
 import { JobRunRecord, JobRunRepository } from './job-run.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -11,6 +12,14 @@ function userIdOf(job: Job): string | null {
   if (typeof data !== 'object' || data === null || !('userId' in data)) return null;
   const userId = data.userId;
   return typeof userId === 'string' && UUID.test(userId) ? userId : null;
+}
+
+/** The payload's correlation id, when it has a sane one (it is logged and stored). */
+export function correlationIdOf(job: Job): string | null {
+  const data: unknown = job.data;
+  if (typeof data !== 'object' || data === null || !('correlationId' in data)) return null;
+  const id = data.correlationId;
+  return typeof id === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : null;
 }
 
 function dateOf(epochMs: number | undefined): Date | null {
@@ -41,6 +50,7 @@ export class JobAuditListener {
 
   constructor(
     private readonly runs: JobRunRepository,
+    private readonly metrics: JobMetrics,
     @InjectPinoLogger(JobAuditListener.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -98,10 +108,9 @@ export class JobAuditListener {
   }
 
   private onCompleted(queue: string, job: Job): void {
-    this.logger.info(
-      { ...this.fields(queue, job), durationMs: this.durationOf(job) },
-      'job completed',
-    );
+    const durationMs = this.durationOf(job);
+    this.metrics.ended(queue, job.name, 'completed', durationMs);
+    this.logger.info({ ...this.fields(queue, job), durationMs }, 'job completed');
     this.write({
       ...this.base(queue, job),
       status: 'completed',
@@ -114,6 +123,7 @@ export class JobAuditListener {
 
   private onFailed(queue: string, job: Job, error: Error): void {
     const dead = typeof job.finishedOn === 'number';
+    this.metrics.ended(queue, job.name, dead ? 'dead' : 'retried', this.durationOf(job));
     const lastError = describeJobError(error);
     const fields = {
       ...this.fields(queue, job),
@@ -137,18 +147,21 @@ export class JobAuditListener {
   private base(
     queue: string,
     job: Job,
-  ): Pick<JobRunRecord, 'queue' | 'name' | 'jobId' | 'userId' | 'maxAttempts'> {
+  ): Pick<JobRunRecord, 'queue' | 'name' | 'jobId' | 'userId' | 'correlationId' | 'maxAttempts'> {
     return {
       queue,
       name: job.name,
       jobId: String(job.id),
       userId: userIdOf(job),
+      correlationId: correlationIdOf(job),
       maxAttempts: job.opts.attempts ?? 1,
     };
   }
 
   private fields(queue: string, job: Job) {
+    const correlationId = correlationIdOf(job);
     return {
+      ...(correlationId ? { correlationId } : {}),
       queue,
       jobName: job.name,
       jobId: job.id,

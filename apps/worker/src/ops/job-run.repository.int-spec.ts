@@ -16,6 +16,7 @@ describe('JobRunRepository', () => {
     name: 'login-code',
     jobId: 'job-1',
     userId: null,
+    correlationId: null,
     status: 'active',
     attempts: 1,
     maxAttempts: 3,

@@ -9,6 +9,8 @@ export interface JobRunRecord {
   name: string;
   jobId: string;
   userId: string | null;
+  /** The payload's correlation id (the api request or cron tick behind the job), when it has one. */
+  correlationId: string | null;
   status: Exclude<JobRunStatus, 'queued' | 'delayed'>;
   /** Attempts started so far, this one included. */
   attempts: number;
@@ -37,11 +39,12 @@ export class JobRunRepository {
     await this.runs.query(
       `INSERT INTO job_runs AS run
          (queue, name, job_id, user_id, status, attempts, max_attempts, last_error, started_at,
-          finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+          finished_at, correlation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (queue, job_id) DO UPDATE SET
          name = EXCLUDED.name,
          user_id = COALESCE(run.user_id, EXCLUDED.user_id),
+         correlation_id = COALESCE(run.correlation_id, EXCLUDED.correlation_id),
          status = EXCLUDED.status,
          attempts = EXCLUDED.attempts,
          max_attempts = EXCLUDED.max_attempts,
@@ -65,6 +68,7 @@ export class JobRunRepository {
         run.lastError,
         run.startedAt,
         run.finishedAt,
+        run.correlationId,
       ],
     );
   }

@@ -5,6 +5,8 @@ import { JobRun, PlatformHealthModule } from '@subscribernest/shared';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { JobAuditListener } from './job-audit.listener';
 import { JobHandback } from './job-handback';
+import { JobMetrics } from './job-metrics';
+import { MetricsSampler } from './metrics-sampler';
 import { JobRunRepository } from './job-run.repository';
 import { LegacyJobPayloadScrubber } from './legacy-job-payload.scrubber';
 import { OpsServer } from './ops-server';
@@ -26,6 +28,8 @@ import { QueueWorkersService } from './queue-workers.service';
     OpsServer,
     JobRunRepository,
     JobAuditListener,
+    JobMetrics,
+    MetricsSampler,
     JobHandback,
     QueueWorkersService,
     LegacyJobPayloadScrubber,

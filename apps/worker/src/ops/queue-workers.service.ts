@@ -12,6 +12,7 @@ import {
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
+import { inJobLogContext } from './job-log-context';
 import { JobAuditListener } from './job-audit.listener';
 import { JobHandback } from './job-handback';
 import { withOwnLock } from './job-lock-keeper';
@@ -139,7 +140,9 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
   private buildWorker(processor: QueueProcessor<QueueName>): Worker {
     const lockDuration = this.config.get('QUEUE_LOCK_DURATION_MS', { infer: true });
     const process = (job: Job, token?: string) =>
-      withOwnLock(job, token, lockDuration, () => processor.process(job, token));
+      withOwnLock(job, token, lockDuration, () =>
+        inJobLogContext(this.logger.logger, job, () => processor.process(job, token)),
+      );
     return new Worker(processor.queue, process, {
       connection: workerRedisOptions(this.config.get('REDIS_URL', { infer: true })),
       prefix: this.config.get('QUEUE_PREFIX', { infer: true }),

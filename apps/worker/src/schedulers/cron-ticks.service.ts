@@ -1,7 +1,14 @@
 import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CronName, CronRunTrigger, describeJobError, WorkerEnv } from '@subscribernest/shared';
+import {
+  counterOf,
+  CronName,
+  CronRunTrigger,
+  describeJobError,
+  METRICS,
+  WorkerEnv,
+} from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { CronLease, CronRunRepository, TakeoverRules } from './cron-run.repository';
 import { previousCronTick } from './cron-schedule';
@@ -97,6 +104,7 @@ export interface CronRecoveryRound {
 export class CronTicksService implements BeforeApplicationShutdown {
   private readonly claimedBy = `${hostname()}:${process.pid}`;
   private readonly inFlight = new Set<Promise<CronTickResult>>();
+  private readonly ticksCounted = counterOf(METRICS.cronTicks);
   private readonly handlers = new Map<CronName, CronTickHandler>();
   private readonly leaseMs: number;
   private readonly rules: TakeoverRules;
@@ -268,9 +276,11 @@ export class CronTicksService implements BeforeApplicationShutdown {
       return { status: 'skipped', name, tick, reason };
     }
     if (!claim) {
+      this.ticksCounted.inc({ cron: name, result: 'not_claimed' });
       this.logger.info(fields, 'cron tick already claimed: nothing to do');
       return { status: 'not-claimed', name, tick };
     }
+    this.ticksCounted.inc({ cron: name, result: trigger === 'catch-up' ? 'caught_up' : 'claimed' });
 
     const startedAt = Date.now();
     const logged = {
@@ -284,6 +294,7 @@ export class CronTicksService implements BeforeApplicationShutdown {
     try {
       const outcome = await handler(claim);
       if (!(await this.complete(claim, outcome))) return this.lost(claim, logged);
+      this.ticksCounted.inc({ cron: name, result: 'completed' });
       this.logger.info(
         { ...logged, ...outcome, durationMs: Date.now() - startedAt },
         'cron tick completed',
@@ -291,6 +302,7 @@ export class CronTicksService implements BeforeApplicationShutdown {
       return { status: 'completed', claim, outcome };
     } catch (error) {
       const reason = describeJobError(error);
+      this.ticksCounted.inc({ cron: name, result: 'failed' });
       this.logger.error(
         { ...logged, error: reason, durationMs: Date.now() - startedAt },
         'cron tick failed',

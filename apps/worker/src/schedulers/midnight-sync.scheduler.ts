@@ -70,9 +70,10 @@ export class SyncSchedulerService extends ClaimedCron {
       }
       const page = await this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE, {
         requireSubscription: this.requireSubscription,
+        correlationId: claim.id,
       });
       if (page.connections === 0) break;
-      if (page.runs.length > 0) await this.enqueue(page.runs);
+      if (page.runs.length > 0) await this.enqueue(page.runs, claim.id);
       const created = page.runs.filter((run) => run.created).length;
       outcome.queued += created;
       outcome.skipped += page.runs.length - created + page.unsubscribed;
@@ -99,7 +100,8 @@ export class SyncSchedulerService extends ClaimedCron {
     return outcome;
   }
 
-  private async enqueue(runs: UnfinishedSyncRun[]): Promise<void> {
+  /** `correlationId`: the tick's `cron_runs` id, on every log line of the syncs it caused. */
+  private async enqueue(runs: UnfinishedSyncRun[], correlationId: string): Promise<void> {
     try {
       await this.producer.addBulk(
         JOB.syncPublication,
@@ -108,6 +110,7 @@ export class SyncSchedulerService extends ClaimedCron {
             espConnectionId: run.espConnectionId,
             syncRunId: run.syncRunId,
             trigger: run.trigger,
+            correlationId,
           },
           jobId: run.syncRunId,
         })),

@@ -30,6 +30,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobHandback } from '../ops/job-handback';
 import { jobReference } from '../ops/job-handlers';
 import { syncFailureReason } from './sync-failure-reason';
+import { SyncMetrics } from './sync-metrics';
 
 export type SyncPublicationData = PayloadOf<typeof JOB.syncPublication>;
 
@@ -66,6 +67,7 @@ export class SubscriberSyncService {
     private readonly encryption: EncryptionService,
     private readonly esp: EspClientRegistry,
     private readonly handback: JobHandback,
+    private readonly metrics: SyncMetrics,
     config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(SubscriberSyncService.name) private readonly logger: PinoLogger,
   ) {
@@ -127,6 +129,7 @@ export class SubscriberSyncService {
       throw await this.handback.handBack(job, token);
     }
     const counts = await this.lifecycle.finish(pass);
+    this.metrics.succeeded(pass, counts);
     this.logger.info({ ...log, ...counts, pagesDone: result.pagesDone }, 'sync finished');
     return { status: 'success', ...counts };
   }
@@ -268,6 +271,7 @@ export class SubscriberSyncService {
     what: string,
   ): Promise<UnrecoverableError> {
     const owned = await this.lifecycle.failPass(pass, failure);
+    if (owned) this.metrics.failed(pass);
     this.logger.warn(
       { ...this.fields(pass, job), error: describeJobError(error), recorded: owned },
       what,

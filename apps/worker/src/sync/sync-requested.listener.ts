@@ -23,6 +23,7 @@ export class SyncRequestedListener {
       espConnectionId: event.espConnectionId,
       syncRunId: event.syncRunId,
       trigger: 'manual',
+      ...(event.correlationId ? { correlationId: event.correlationId } : {}),
     };
     await this.producer.add(JOB.syncPublication, data, event.syncRunId);
     this.logger.info(

@@ -4,6 +4,7 @@ import { OpsModule } from '../ops/ops.module';
 import { SubscriberSyncProcessor } from './subscriber-sync.processor';
 import { SubscriberSyncService } from './subscriber-sync.service';
 import { SyncJobEndings } from './sync-job-endings';
+import { SyncMetrics } from './sync-metrics';
 import { SyncRequestedListener } from './sync-requested.listener';
 import { SyncRunReaperScheduler } from './sync-run-reaper.scheduler';
 
@@ -19,6 +20,7 @@ import { SyncRunReaperScheduler } from './sync-run-reaper.scheduler';
     SubscriberSyncProcessor,
     SubscriberSyncService,
     SyncJobEndings,
+    SyncMetrics,
     SyncRunReaperScheduler,
   ],
 })

@@ -105,7 +105,7 @@ export class SyncProcessHarness {
 
   /** Starts the built worker against this harness; resolves once its ops port answers 200. */
   async startWorker(extra: Record<string, string> = {}): Promise<ServiceProcess> {
-    const opsPort = await freePort();
+    const opsPort = extra.OPS_PORT ? Number(extra.OPS_PORT) : await freePort();
     const worker = await startService({
       entry: ENTRY,
       cwd: CWD,

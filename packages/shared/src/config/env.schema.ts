@@ -476,6 +476,16 @@ export class WorkerEnv extends SharedEnv {
   OUTBOX_SWEEP_INTERVAL_MS = 5_000;
 
   /**
+   * How often the worker samples the gauges whose source is Redis or Postgres (queue depths, the
+   * outbox backlog, each cron's last tick): a scrape then costs nothing, however many jobs wait.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  METRICS_SAMPLE_INTERVAL_MS = 15_000;
+
+  /**
    * Where the `email` queue sends mail (`smtps://user:pass@host:465`,
    * `smtp://user:pass@host:587?requireTLS=true`). Required in production, and encrypted there
    * (isTlsSmtpUrl); elsewhere any `smtp://` works and, when unset, messages are written as `.eml`

@@ -70,6 +70,10 @@ export class JobRun {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
 
+  /** The correlation id the job's payload carried (the api request or cron tick behind it). */
+  @Column({ name: 'correlation_id', type: 'varchar', length: 128, nullable: true })
+  correlationId: string | null;
+
   /** When a `delayed` job runs again; null in every other state. */
   @Column({ name: 'delayed_until', type: 'timestamptz', nullable: true })
   delayedUntil: Date | null;

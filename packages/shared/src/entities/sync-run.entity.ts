@@ -79,6 +79,13 @@ export class SyncRun {
   @Column({ name: 'skip_reasons', type: 'jsonb', default: () => `'{}'` })
   skipReasons: Partial<Record<SkipReason, number>>;
 
+  /**
+   * The id of what caused the run: the api request's (X-Request-Id) for a manual sync, the
+   * `cron_runs` id for a scheduled one. Every log line of its jobs carries it.
+   */
+  @Column({ name: 'correlation_id', type: 'varchar', length: 128, nullable: true })
+  correlationId: string | null;
+
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage: string | null;
 

@@ -1,3 +1,4 @@
+import { EspCallMetrics } from './esp-call-metrics';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { EspType } from '../entities/esp-connection.entity';
 import {
@@ -76,6 +77,7 @@ export class EspHttpClient {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  private readonly metrics = new EspCallMetrics();
 
   constructor(
     readonly espType: EspType,
@@ -95,7 +97,14 @@ export class EspHttpClient {
     const scrub = (text: string) => redact(text, request.secrets);
 
     for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
       const result = await this.send(url, request.headers);
+      this.metrics.attempt(
+        this.espType,
+        request.path,
+        result.kind === 'network' ? 'network' : result.status,
+        Date.now() - started,
+      );
       const canRetry = attempt < this.options.maxRetries;
       const backoff = this.backoff(attempt);
 
@@ -183,6 +192,7 @@ export class EspHttpClient {
   }
 
   private async wait(reason: string, attempt: number, ms: number): Promise<void> {
+    this.metrics.retry(this.espType, ms);
     this.options.logger?.warn(
       `${this.espType} ${reason}; retry ${attempt + 1}/${this.options.maxRetries} in ${ms} ms`,
     );

@@ -4,6 +4,8 @@ import { OutboxEvent } from '../entities/outbox-event.entity';
 import { JobProducer } from '../queues/job-producer';
 import { JobPayloads } from '../queues/job-payloads';
 import { isEventName } from './domain-event';
+import { METRICS } from '../metrics/metric-catalog';
+import { counterOf } from '../metrics/metrics';
 
 /** `last_error` is for people; keep it short. */
 const MAX_ERROR_LENGTH = 1_000;
@@ -21,6 +23,7 @@ export type OutboxMessage = Pick<OutboxEvent, 'id' | 'eventType' | 'payload'>;
 @Injectable()
 export class OutboxRelayService {
   private readonly logger = new Logger(OutboxRelayService.name);
+  private readonly failures = counterOf(METRICS.outboxRelayFailures);
 
   constructor(
     private readonly producer: JobProducer,
@@ -58,6 +61,7 @@ export class OutboxRelayService {
       );
       return null;
     } catch (error) {
+      this.failures.inc();
       return (error as Error).message.slice(0, MAX_ERROR_LENGTH);
     }
   }

@@ -7,6 +7,8 @@ export interface SyncRequestedPayload {
   syncRunId: string;
   /** ISO 8601. */
   requestedAt: string;
+  /** The api request's id (X-Request-Id): the worker logs every line of the sync with it. */
+  correlationId?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ export class SyncRequestedEvent implements SyncRequestedPayload {
   readonly userId: string;
   readonly syncRunId: string;
   readonly requestedAt: string;
+  readonly correlationId: string | undefined;
 
   constructor(payload: SyncRequestedPayload) {
     this.eventId = payload.eventId;
@@ -28,6 +31,7 @@ export class SyncRequestedEvent implements SyncRequestedPayload {
     this.userId = payload.userId;
     this.syncRunId = payload.syncRunId;
     this.requestedAt = payload.requestedAt;
+    this.correlationId = payload.correlationId;
   }
 
   toPayload(): SyncRequestedPayload {
@@ -37,6 +41,7 @@ export class SyncRequestedEvent implements SyncRequestedPayload {
       userId: this.userId,
       syncRunId: this.syncRunId,
       requestedAt: this.requestedAt,
+      ...(this.correlationId ? { correlationId: this.correlationId } : {}),
     };
   }
 }

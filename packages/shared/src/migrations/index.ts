@@ -10,6 +10,7 @@ import { AddSnapshotConnection1796300000000 } from './1796300000000-add-snapshot
 import { AddUserDeletionStarted1796400000000 } from './1796400000000-add-user-deletion-started';
 import { AddStripeBilling1796500000000 } from './1796500000000-add-stripe-billing';
 import { AddSyncRunSkippedRows1796600000000 } from './1796600000000-add-sync-run-skipped-rows';
+import { AddCorrelationIds1796650000000 } from './1796650000000-add-correlation-ids';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   AddUserDeletionStarted1796400000000,
   AddStripeBilling1796500000000,
   AddSyncRunSkippedRows1796600000000,
+  AddCorrelationIds1796650000000,
 ];

@@ -11,7 +11,13 @@ import { ManualCronName } from './manual-cron-ticks';
  * it needs from Postgres and checks it is still valid there.
  */
 export interface JobPayloads extends DomainEventPayloads {
-  [JOB.syncPublication]: { espConnectionId: string; syncRunId: string; trigger: SyncTrigger };
+  /** `correlationId`: the api request or cron tick behind the run (absent in older jobs). */
+  [JOB.syncPublication]: {
+    espConnectionId: string;
+    syncRunId: string;
+    trigger: SyncTrigger;
+    correlationId?: string;
+  };
   /** The `login_codes` row whose code is mailed to its address (both read there). */
   [JOB.loginCode]: { loginCodeId: string };
   /** The new session; the address, time, IP and browser are read from `sessions` and `users`. */
@@ -67,6 +73,7 @@ export const JOB_PAYLOAD_FIELDS = [
   'requestedBy',
   'requestedAt',
   'periodStart',
+  'correlationId',
 ] as const;
 export type JobPayloadField = (typeof JOB_PAYLOAD_FIELDS)[number];
 

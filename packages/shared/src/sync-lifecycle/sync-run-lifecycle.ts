@@ -90,6 +90,8 @@ export interface ScheduledPageOptions {
    * (subscription-entitlement.ts) get a run; the others are counted in `unsubscribed`.
    */
   requireSubscription: boolean;
+  /** Recorded on the runs created (the midnight fan-out passes its `cron_runs` id). */
+  correlationId?: string;
 }
 
 /** What a page left out (subscriber-sanitizer.ts), stored with the page. */
@@ -213,12 +215,12 @@ export class SyncRunLifecycle {
     try {
       return await this.dataSource.transaction(async (manager) => {
         const inserted = await manager.query<{ id: string }[]>(
-          `INSERT INTO sync_runs (id, esp_connection_id, user_id, trigger, status)
-           SELECT $1, c.id, c.user_id, 'manual', 'queued' FROM esp_connections c
+          `INSERT INTO sync_runs (id, esp_connection_id, user_id, trigger, status, correlation_id)
+           SELECT $1, c.id, c.user_id, 'manual', 'queued', $4 FROM esp_connections c
             WHERE c.id = $2 AND c.user_id = $3 AND c.status = 'active'
            ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
            RETURNING id`,
-          [event.syncRunId, connectionId, userId],
+          [event.syncRunId, connectionId, userId, event.correlationId ?? null],
         );
         if (inserted.length === 0) return this.whyNotCreated(manager, userId, connectionId);
 
@@ -302,8 +304,8 @@ export class SyncRunLifecycle {
         `WITH page AS (
            SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS p(id, user_id)
          ), created AS (
-           INSERT INTO sync_runs (esp_connection_id, user_id, trigger, status)
-           SELECT id, user_id, 'scheduled', 'queued' FROM page
+           INSERT INTO sync_runs (esp_connection_id, user_id, trigger, status, correlation_id)
+           SELECT id, user_id, 'scheduled', 'queued', $3 FROM page
            ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
            RETURNING id, esp_connection_id, trigger
          ), marked AS (
@@ -315,7 +317,7 @@ export class SyncRunLifecycle {
          SELECT r.id, r.esp_connection_id, r.trigger, false AS created
            FROM sync_runs r JOIN page ON r.esp_connection_id = page.id
           WHERE r.status IN ('queued', 'running')`,
-        [page.map((row) => row.id), page.map((row) => row.user_id)],
+        [page.map((row) => row.id), page.map((row) => row.user_id), options.correlationId ?? null],
       );
       return {
         connections: rows.length,

@@ -50,6 +50,15 @@ export class JobRunDto {
   })
   delayedUntil: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'The api request (X-Request-Id) or cron tick (cron_runs id) behind the job: grep the logs ' +
+      'of both services for it',
+  })
+  correlationId: string | null;
+
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   startedAt: string | null;
 
@@ -73,6 +82,7 @@ export class JobRunDto {
       maxAttempts: run.maxAttempts,
       lastError: run.lastError,
       delayedUntil: run.delayedUntil?.toISOString() ?? null,
+      correlationId: run.correlationId,
       startedAt: run.startedAt?.toISOString() ?? null,
       finishedAt: run.finishedAt?.toISOString() ?? null,
       createdAt: run.createdAt.toISOString(),
@@ -96,6 +106,7 @@ export class JobRunDto {
       maxAttempts,
       lastError: run.errorMessage,
       delayedUntil: null,
+      correlationId: run.correlationId,
       startedAt: run.startedAt?.toISOString() ?? null,
       finishedAt,
       createdAt: run.createdAt.toISOString(),

@@ -59,6 +59,15 @@ export class SyncRunDto {
   })
   skipReasons: Partial<Record<SkipReason, number>>;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'What caused the run: the request id (X-Request-Id) of a manual sync, the cron_runs id of ' +
+      "a scheduled one. Every log line of the run's jobs carries it",
+  })
+  correlationId: string | null;
+
   @ApiProperty({ type: String, format: 'date-time' })
   createdAt: string;
 
@@ -74,6 +83,7 @@ export class SyncRunDto {
       errorMessage: run.errorMessage,
       skippedRows: run.skippedCount,
       skipReasons: run.skipReasons,
+      correlationId: run.correlationId,
       createdAt: run.createdAt.toISOString(),
     };
   }
