@@ -9,9 +9,8 @@ import {
   FAKE_STRIPE_PRICE_ID,
   FAKE_STRIPE_SECRET_KEY,
   FakeStripeServer,
-  waitFor,
 } from '@subscribernest/testkit';
-import { Job, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { AccountDeletionResult } from '../src/account-deletion/account-deletion.service';
@@ -22,6 +21,7 @@ import { meterEventIdentifier } from '../src/billing/stripe-meter-reporter';
 import { CRON } from '@subscribernest/shared';
 import { CronTicksService } from '../src/schedulers/cron-ticks.service';
 import { SyncSchedulerService } from '../src/schedulers/midnight-sync.scheduler';
+import { completedJob } from './support/job-states';
 import { startTestWorker, TestWorker } from './support/test-worker';
 
 type ClosePeriod = PayloadOf<typeof JOB.closePeriod>;
@@ -103,18 +103,6 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
     );
   };
 
-  const completed = async <T, R>(queue: Queue<T>, jobId: string): Promise<Job<T, R>> =>
-    waitFor(
-      async () => {
-        const state = await queue.getJobState(jobId);
-        if (state !== 'completed' && state !== 'failed') return false;
-        const job = await queue.getJob(jobId);
-        if (state === 'failed') throw new Error(`job ${jobId} failed: ${job?.failedReason}`);
-        return (job as Job<T, R> | undefined) ?? false;
-      },
-      { description: `job ${jobId} to complete`, timeoutMs: 30_000 },
-    );
-
   const periodOf = async (userId: string, periodStart: string) => {
     const [row] = await sql.query<
       {
@@ -176,14 +164,14 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
       outcome: { queued: 2 },
     });
     const jobId = closePeriodJobId(paying.userId, periodStart);
-    const first = await completed<ClosePeriod, ClosePeriodResult>(periods, jobId);
+    const first = await completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
     expect(first.returnvalue).toEqual({
       result: 'closed',
       status: 'reported',
       maxSubscriberCount: 25_000,
       amountCents: 700,
     });
-    await completed(periods, closePeriodJobId(neverSubscribed.userId, periodStart));
+    await completedJob(periods, closePeriodJobId(neverSubscribed.userId, periodStart));
 
     // Run again by hand, and again once Redis forgot the jobs: the month is already reported.
     await ticks.runTick(
@@ -199,7 +187,7 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
       'manual',
       handler,
     );
-    const again = await completed<ClosePeriod, ClosePeriodResult>(periods, jobId);
+    const again = await completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
     expect(again.returnvalue.result).toBe('already-closed');
 
     const events = meterEventsOf(paying.customerId);
@@ -264,7 +252,7 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
           { userId: user.userId, periodStart },
           { jobId, attempts: 3, backoff: { type: 'fixed', delay: 50 } },
         );
-        const job = await completed<ClosePeriod, ClosePeriodResult>(periods, jobId);
+        const job = await completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
         expect(job.attemptsMade).toBe(2);
         expect(job.returnvalue.status).toBe('reported');
         expect(meterEventsOf(user.customerId)).toHaveLength(1);
@@ -344,7 +332,7 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
         { jobId },
       );
       results[name] = (
-        await completed<DeleteAccount, AccountDeletionResult>(deletions, jobId)
+        await completedJob<DeleteAccount, AccountDeletionResult>(deletions, jobId)
       ).returnvalue;
     }
     expect(results.subscribed).toMatchObject({ result: 'deleted', subscription: 'canceled' });

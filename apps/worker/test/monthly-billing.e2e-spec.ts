@@ -1,7 +1,6 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { closePeriodJobId, CRON, JOB, PayloadOf, QUEUE } from '@subscribernest/shared';
-import { waitFor } from '@subscribernest/testkit';
-import { Job, Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { ClosePeriodResult } from '../src/billing/close-period.service';
 import {
@@ -9,6 +8,7 @@ import {
   MonthlyBillingScheduler,
 } from '../src/billing/monthly-billing.scheduler';
 import { CronTicksService } from '../src/schedulers/cron-ticks.service';
+import { completedJob, failedJob } from './support/job-states';
 import { startTestWorker, TestWorker } from './support/test-worker';
 
 type ClosePeriod = PayloadOf<typeof JOB.closePeriod>;
@@ -46,17 +46,7 @@ describe('monthly billing without Stripe (real worker)', () => {
     );
   };
 
-  const finished = async (jobId: string): Promise<Job<ClosePeriod, ClosePeriodResult>> =>
-    waitFor(
-      async () => {
-        const state = await queue.getJobState(jobId);
-        if (state !== 'completed' && state !== 'failed') return false;
-        const job = await queue.getJob(jobId);
-        if (state === 'failed') throw new Error(`job ${jobId} failed: ${job?.failedReason}`);
-        return (job as Job<ClosePeriod, ClosePeriodResult> | undefined) ?? false;
-      },
-      { description: `job ${jobId} to complete`, timeoutMs: 30_000 },
-    );
+  const finished = (jobId: string) => completedJob<ClosePeriod, ClosePeriodResult>(queue, jobId);
 
   const periodsOf = (userId: string) =>
     sql.query<
@@ -180,14 +170,7 @@ describe('monthly billing without Stripe (real worker)', () => {
       { userId: user, periodStart: '2032-03-15' },
       { jobId, attempts: 3 },
     );
-    const failed = await waitFor(
-      async () => {
-        // Read again once failed: a job read before it failed has no reason yet.
-        const state = await queue.getJobState(jobId);
-        return state === 'failed' ? ((await queue.getJob(jobId)) ?? false) : false;
-      },
-      { description: 'the malformed job to fail' },
-    );
+    const failed = await failedJob(queue, jobId);
     expect(failed.failedReason).toContain('first of a month');
     expect(await periodsOf(user)).toEqual([]);
   });

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import {
   ApiEnv,
   BillingPriceSettings,
+  billingPricesFrom,
   BillingUsageRepository,
   billingMonthOf,
   centsToDollars,
@@ -31,12 +32,7 @@ export class BillingService {
     private readonly periods: BillingPeriodRepository,
     private readonly accounts: BillingAccountRepository,
   ) {
-    this.prices = {
-      BILLING_BASE_PRICE_CENTS: config.get('BILLING_BASE_PRICE_CENTS', { infer: true }),
-      BILLING_INCLUDED_SUBSCRIBERS: config.get('BILLING_INCLUDED_SUBSCRIBERS', { infer: true }),
-      BILLING_STEP_PRICE_CENTS: config.get('BILLING_STEP_PRICE_CENTS', { infer: true }),
-      BILLING_STEP_SUBSCRIBERS: config.get('BILLING_STEP_SUBSCRIBERS', { infer: true }),
-    };
+    this.prices = billingPricesFrom(config);
   }
 
   async status(userId: string): Promise<BillingStatusDto> {

@@ -4,6 +4,7 @@ import {
   BillingMonth,
   BillingPeriodStatus,
   BillingPriceSettings,
+  billingPricesFrom,
   BillingUsageRepository,
   billingMonthStarting,
   JOB,
@@ -46,12 +47,7 @@ export class ClosePeriodService {
     config: ConfigService<WorkerEnv, true>,
     @InjectPinoLogger(ClosePeriodService.name) private readonly logger: PinoLogger,
   ) {
-    this.prices = {
-      BILLING_BASE_PRICE_CENTS: config.get('BILLING_BASE_PRICE_CENTS', { infer: true }),
-      BILLING_INCLUDED_SUBSCRIBERS: config.get('BILLING_INCLUDED_SUBSCRIBERS', { infer: true }),
-      BILLING_STEP_PRICE_CENTS: config.get('BILLING_STEP_PRICE_CENTS', { infer: true }),
-      BILLING_STEP_SUBSCRIBERS: config.get('BILLING_STEP_SUBSCRIBERS', { infer: true }),
-    };
+    this.prices = billingPricesFrom(config);
   }
 
   async closePeriod(data: PayloadOf<typeof JOB.closePeriod>, job: Job): Promise<ClosePeriodResult> {

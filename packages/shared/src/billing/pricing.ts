@@ -78,3 +78,18 @@ export function billingMonthStarting(periodStart: string): BillingMonth {
   }
   return billingMonthOf(new Date(Date.UTC(Number(match[1]), month - 1, 1)));
 }
+
+/** The price settings out of a service's validated config (both services price the same way). */
+export function billingPricesFrom(config: {
+  get<K extends keyof BillingPriceSettings>(
+    key: K,
+    options: { infer: true },
+  ): BillingPriceSettings[K];
+}): BillingPriceSettings {
+  return {
+    BILLING_BASE_PRICE_CENTS: config.get('BILLING_BASE_PRICE_CENTS', { infer: true }),
+    BILLING_INCLUDED_SUBSCRIBERS: config.get('BILLING_INCLUDED_SUBSCRIBERS', { infer: true }),
+    BILLING_STEP_PRICE_CENTS: config.get('BILLING_STEP_PRICE_CENTS', { infer: true }),
+    BILLING_STEP_SUBSCRIBERS: config.get('BILLING_STEP_SUBSCRIBERS', { infer: true }),
+  };
+}
