@@ -192,11 +192,12 @@ describe('EspHttpClient', () => {
     });
 
     it('treats a timeout as transient: retried, then a TransientError', async () => {
-      server = await stub(slow(2_000));
-      const { http } = client({ timeoutMs: 50, maxRetries: 1 });
+      // Long enough for a request to reach the stub on a loaded machine, far below its 5 s stall.
+      server = await stub(slow(5_000));
+      const { http } = client({ timeoutMs: 400, maxRetries: 1 });
       const error = await failure(get(http, server.url));
       expect(error).toBeInstanceOf(TransientError);
-      expect(error.message).toContain('timed out after 50 ms after 2 attempts');
+      expect(error.message).toContain('timed out after 400 ms after 2 attempts');
       expect(error.status).toBeUndefined();
       expect(server.requests).toHaveLength(2);
     });
