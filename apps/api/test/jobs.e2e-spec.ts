@@ -12,6 +12,7 @@ interface JobBody {
   maxAttempts: number;
   lastError: string | null;
   delayedUntil: string | null;
+  correlationId: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   createdAt: string;
@@ -102,6 +103,7 @@ describe('GET /jobs/:id (real app, Postgres, Redis and the fake ESP)', () => {
         maxAttempts: 5,
         lastError: 'SMTP said no',
         delayedUntil: null,
+        correlationId: null,
         startedAt: expect.any(String),
         finishedAt: null,
         createdAt: expect.any(String),

@@ -109,6 +109,8 @@ describe('manual sync through events (real app, Postgres, Redis and the fake ESP
         userId: alice.id,
         syncRunId: first.jobId,
         requestedAt: expect.any(String),
+        // The request's id: the worker logs every line of this sync with it.
+        correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
 
       const job = await api().domainEventsQueue.getJob(event.id);
@@ -246,6 +248,7 @@ describe('manual sync through events (real app, Postgres, Redis and the fake ESP
         errorMessage: null,
         skippedRows: 0,
         skipReasons: {},
+        correlationId: expect.any(String),
         createdAt: expect.any(String),
       });
       expect(runs[1]).toMatchObject({
