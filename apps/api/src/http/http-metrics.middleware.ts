@@ -21,8 +21,10 @@ export function routeTemplate(request: RoutedRequest): string {
 }
 
 /**
- * Times every request from its arrival to the moment its response is finished (or its client
- * went away), whatever answered it: a route, the exception filter, a guard, the body parser.
+ * Times every request from its arrival to the moment its response is finished, whatever answered
+ * it: a route, the exception filter, a guard, the body parser. Only `finish` is listened to: a
+ * download adds its own `close` listeners, and one more would pass Node's limit of ten (a warning
+ * on stderr); a request whose client went away before the end is not timed.
  */
 export function httpMetrics(
   request: RoutedRequest,
@@ -30,17 +32,12 @@ export function httpMetrics(
   next: () => void,
 ): void {
   const end = duration.startTimer();
-  let recorded = false;
-  const record = () => {
-    if (recorded) return;
-    recorded = true;
+  response.once('finish', () =>
     end({
       method: request.method ?? 'UNKNOWN',
       route: routeTemplate(request),
       status: statusClass(response.statusCode),
-    });
-  };
-  response.once('finish', record);
-  response.once('close', record);
+    }),
+  );
   next();
 }
