@@ -1,4 +1,5 @@
 export * from './database';
+export * from './esp-budgets';
 export * from './keys';
 export * from './ports';
 export * from './queues';

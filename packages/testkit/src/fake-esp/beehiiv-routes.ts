@@ -23,7 +23,7 @@ import { FakeAccount } from './fake-account';
 import { FakeEspRegistry } from './fake-esp-registry';
 import { FakeList } from './fake-list';
 
-/** beehiiv's documented quota; the fake reports it but only fails on injected faults. */
+/** beehiiv's documented quota: what the headers report when no limit is enforced. */
 const RATE_LIMIT = 180;
 const MAX_PAGE = 100;
 
@@ -46,7 +46,6 @@ const notFound = (message = 'Not Found'): EspRoute => ({
  */
 export class BeehiivRoutes implements EspVendor<FakeAccount> {
   readonly esp = 'beehiiv' as const;
-  readonly maxInFlight = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly registry: FakeEspRegistry,
@@ -61,6 +60,34 @@ export class BeehiivRoutes implements EspVendor<FakeAccount> {
   authenticate(request: EspRequest): FakeAccount | EspResponse {
     const account = this.registry.accountByKey('beehiiv', bearerToken(request));
     return account ?? beehiivError(401, 'Invalid or missing API key', 'unauthorized');
+  }
+
+  /**
+   * Counts the request in the account's fixed window. Over the limit: 429 with Remaining 0 and the
+   * window's Reset (and Retry-After). Not enforced: the headers report the whole quota as left.
+   */
+  admit(request: EspRequest, account: FakeAccount): EspResponse | undefined {
+    const now = this.now();
+    const limit = account.limits.beehiiv;
+    const resetEpochSeconds = account.window.resetEpochSeconds(now);
+    if (!limit) {
+      request.window = { limit: RATE_LIMIT, remaining: RATE_LIMIT, resetEpochSeconds };
+      return undefined;
+    }
+    if (account.window.used(now) >= limit.requests) {
+      const response = beehiivError(429, 'Too many requests', 'rate_limit_exceeded');
+      response.headers = {
+        'Retry-After': String(Math.max(1, Math.ceil(resetEpochSeconds - now / 1000))),
+        'RateLimit-Limit': String(limit.requests),
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': String(resetEpochSeconds),
+      };
+      return response;
+    }
+    const used = account.window.admit(now);
+    account.noteWindow(used);
+    request.window = { limit: limit.requests, remaining: limit.requests - used, resetEpochSeconds };
+    return undefined;
   }
 
   route(request: EspRequest, account: FakeAccount): EspRoute {
@@ -93,16 +120,16 @@ export class BeehiivRoutes implements EspVendor<FakeAccount> {
     return response;
   }
 
-  /** RateLimit-* on every response; Remaining counts down but never reaches 0 by itself. */
-  finish(response: EspResponse, _request: EspRequest, account?: FakeAccount): EspResponse {
-    const now = this.now();
-    const window = account?.countRequest(now) ?? {
-      used: 1,
-      resetEpochSeconds: Math.ceil((now + 1) / 60_000) * 60,
+  /** RateLimit-* on every response, from the window the request was admitted in. */
+  finish(response: EspResponse, request: EspRequest): EspResponse {
+    const window = request.window ?? {
+      limit: RATE_LIMIT,
+      remaining: RATE_LIMIT,
+      resetEpochSeconds: Math.ceil((this.now() + 1) / 60_000) * 60,
     };
     response.headers = {
-      'RateLimit-Limit': String(RATE_LIMIT),
-      'RateLimit-Remaining': String(Math.max(1, RATE_LIMIT - window.used)),
+      'RateLimit-Limit': String(window.limit),
+      'RateLimit-Remaining': String(window.remaining),
       'RateLimit-Reset': String(window.resetEpochSeconds),
       ...response.headers,
     };

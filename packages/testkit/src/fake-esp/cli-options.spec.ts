@@ -74,10 +74,19 @@ describe('fake ESP CLI options', () => {
     expect(() => parseFakeEspCliArgs(['--omit-retry-after=yes'])).toThrow(/takes no value/);
   });
 
+  it('takes a key and certificate to serve HTTPS', () => {
+    expect(
+      parseFakeEspCliArgs(['--tls-key', '/tls/fake-esp.key', '--tls-cert=/tls/fake-esp.crt']),
+    ).toMatchObject({ tlsKeyPath: '/tls/fake-esp.key', tlsCertPath: '/tls/fake-esp.crt' });
+  });
+
   it('names the bad flag', () => {
     expect(() => parseFakeEspCliArgs(['--kit', 'nosize'])).toThrow(/--kit expects <id>:<size>/);
     expect(() => parseFakeEspCliArgs(['--port', 'x'])).toThrow(/--port must be an integer/);
     expect(() => parseFakeEspCliArgs(['--port'])).toThrow(/--port needs a value/);
     expect(() => parseFakeEspCliArgs(['--frobnicate'])).toThrow(/unknown option --frobnicate/);
+    expect(() => parseFakeEspCliArgs(['--tls-cert', 'c.pem'])).toThrow(
+      /--tls-key and --tls-cert go together/,
+    );
   });
 });

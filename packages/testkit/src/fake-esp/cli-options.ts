@@ -11,6 +11,8 @@ export const FAKE_ESP_CLI_USAGE = `Usage: node packages/testkit/dist/fake-esp/cl
 
   --port <n>                   listen port (default 4200; 0 picks a free one)
   --host <address>             listen address (default 127.0.0.1)
+  --tls-key <file>             PEM key: serve HTTPS (needs --tls-cert)
+  --tls-cert <file>            PEM certificate for --tls-key
   --beehiiv <id>:<size>[:name] a beehiiv publication; repeatable, one account (${FAKE_ESP_DEMO_KEYS.beehiiv})
   --kit <id>:<size>[:name]     a Kit account (its one list); repeatable (${FAKE_ESP_DEMO_KEYS.kit}, ${FAKE_ESP_DEMO_KEYS.kit}-2, ...)
   --mailchimp <id>:<size>[:name] a Mailchimp list; repeatable, one account (${FAKE_ESP_DEMO_KEYS.mailchimp})
@@ -21,6 +23,9 @@ export const FAKE_ESP_CLI_USAGE = `Usage: node packages/testkit/dist/fake-esp/cl
   --rate-limit-every <n>       every nth request touching a list answers 429
   --retry-after <seconds>      seconds those 429s ask to wait (default 1)
   --omit-retry-after           those 429s carry no Retry-After (beehiiv: RateLimit-Reset only)
+  --rate-limits <mode>         documented: enforce every vendor's documented request limit with
+                               429s (beehiiv 180/min, Kit 120/min per key, Mailchimp 10 in
+                               flight); default: Mailchimp's 10 in flight only
   --help                       this text
 
 Sizes accept k and m suffixes (250k, 1m). Without any list flag the demo set is served:
@@ -33,6 +38,9 @@ export interface FakeEspCliOptions {
   port: number;
   host: string;
   accounts: FakeAccountSpec[];
+  tlsKeyPath?: string;
+  tlsCertPath?: string;
+  rateLimits?: 'documented';
 }
 
 const DEMO_LISTS: Record<FakeEspType, string> = {
@@ -70,6 +78,12 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
       case '--host':
         options.host = value();
         break;
+      case '--tls-key':
+        options.tlsKeyPath = value();
+        break;
+      case '--tls-cert':
+        options.tlsCertPath = value();
+        break;
       case '--beehiiv':
       case '--kit':
       case '--mailchimp':
@@ -98,6 +112,12 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
       case '--retry-after':
         faults.retryAfterSeconds = integer(flag, value(), 0, 86_400);
         break;
+      case '--rate-limits': {
+        const mode = value();
+        if (mode !== 'documented') throw new Error('--rate-limits expects documented');
+        options.rateLimits = mode;
+        break;
+      }
       case '--omit-retry-after':
         if (inline !== undefined) throw new Error(`${flag} takes no value`);
         faults.omitRetryAfter = true;
@@ -107,6 +127,9 @@ export function parseFakeEspCliArgs(argv: readonly string[]): FakeEspCliOptions 
     }
   }
 
+  if ((options.tlsKeyPath === undefined) !== (options.tlsCertPath === undefined)) {
+    throw new Error('--tls-key and --tls-cert go together');
+  }
   if (lists.beehiiv.length + lists.kit.length + lists.mailchimp.length === 0) {
     for (const esp of Object.keys(DEMO_LISTS) as FakeEspType[]) lists[esp].push(DEMO_LISTS[esp]);
   }

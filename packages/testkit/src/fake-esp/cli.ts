@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { FAKE_ESP_CLI_USAGE, parseFakeEspCliArgs } from './cli-options';
 import { FakeEspServer } from './fake-esp-server';
 
@@ -23,6 +24,10 @@ async function main(): Promise<void> {
     accounts: options.accounts,
     port: options.port,
     host: options.host,
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.tlsKeyPath && options.tlsCertPath
+      ? { tls: { key: readFileSync(options.tlsKeyPath), cert: readFileSync(options.tlsCertPath) } }
+      : {}),
     // Nobody reads a long-running server's request log: keep memory flat.
     recordRequests: false,
   });

@@ -9,6 +9,8 @@ export interface EspRequest {
   headers: Record<string, string>;
   /** Mailchimp only: the data centre named in the URL. */
   dc?: string;
+  /** beehiiv: the request window it was admitted in, for the RateLimit-* headers. */
+  window?: { limit: number; remaining: number; resetEpochSeconds: number };
 }
 
 /** What a route answers; the server serialises `body` as JSON unless `rawBody` is set. */
@@ -34,12 +36,15 @@ export type EspFailure =
 /** One vendor's dialect: URL prefix, authentication, routes and error bodies. */
 export interface EspVendor<Account> {
   readonly esp: FakeEspType;
-  /** Requests one account may have in flight before the next is refused with 429. */
-  readonly maxInFlight: number;
   /** Strips the vendor's prefix from a URL path; undefined when the path is not this vendor's. */
   matchPath(pathname: string): { path: string; dc?: string } | undefined;
   /** The account the credentials name, or the vendor's 401. */
   authenticate(request: EspRequest): Account | EspResponse;
+  /**
+   * The request counted against the account's limits (fake-rate-limits.ts), or the vendor's 429
+   * when it is over one.
+   */
+  admit(request: EspRequest, account: Account): EspResponse | undefined;
   route(request: EspRequest, account: Account): EspRoute;
   failure(failure: EspFailure, request: EspRequest): EspResponse;
   /** Adds the headers every response of this vendor carries. */

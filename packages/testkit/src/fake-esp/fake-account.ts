@@ -1,8 +1,21 @@
 import { FakeAccountSpec, FakeEspType } from './fake-esp-types';
 import { FakeList } from './fake-list';
+import {
+  FakeRateLimits,
+  FakeRateLimitStats,
+  FixedWindowCounter,
+  RollingWindowCounter,
+} from './fake-rate-limits';
 import { OTHER_STATUSES } from './vendor-statuses';
 
-const WINDOW_MS = 60_000;
+/** beehiiv's window when its limit is not enforced: only RateLimit-Reset is reported from it. */
+const UNENFORCED_WINDOW_MS = 60_000;
+
+export interface FakeAccountOptions {
+  limits: Required<FakeRateLimits>;
+  /** The server's clock (ms): mutations are stamped with it, as the vendors stamp changes. */
+  now: () => number;
+}
 
 /** One ESP account: its key, its lists, and the request bookkeeping rate limits need. */
 export class FakeAccount {
@@ -10,20 +23,34 @@ export class FakeAccount {
   readonly apiKey: string;
   readonly lists: FakeList[];
   readonly beehiivPagination: 'top-level' | 'nested';
-  /** Requests currently being answered (Mailchimp refuses the 11th). */
+  readonly limits: Required<FakeRateLimits>;
+  /** Requests currently being answered (Mailchimp refuses one over its limit). */
   inFlight = 0;
-  private windowStart = 0;
-  private windowCount = 0;
+  readonly stats: FakeRateLimitStats = { peakWindowRequests: 0, peakInFlight: 0, rejected: 0 };
+  /** beehiiv's fixed window. */
+  readonly window: FixedWindowCounter;
+  /** Kit's rolling windows, one per credential kind. */
+  readonly rolling: { apiKey: RollingWindowCounter; oauth: RollingWindowCounter } | null;
 
-  constructor(spec: FakeAccountSpec) {
+  constructor(spec: FakeAccountSpec, options: FakeAccountOptions) {
     this.esp = spec.esp;
     this.apiKey = spec.apiKey;
+    this.limits = options.limits;
     this.beehiivPagination = spec.beehiivPagination ?? 'top-level';
+    this.window = new FixedWindowCounter(options.limits.beehiiv?.windowMs ?? UNENFORCED_WINDOW_MS);
+    const kit = options.limits.kit;
+    this.rolling = kit
+      ? {
+          apiKey: new RollingWindowCounter(kit.windowMs),
+          oauth: new RollingWindowCounter(kit.windowMs),
+        }
+      : null;
     this.lists = spec.lists.map(
       (list) =>
         new FakeList(list, {
           complaints: spec.esp === 'kit',
           otherStatuses: OTHER_STATUSES[spec.esp].length,
+          clock: options.now,
         }),
     );
   }
@@ -37,14 +64,24 @@ export class FakeAccount {
     return this.lists.find((list) => list.id === id);
   }
 
-  /** Counts a request in the current fixed one-minute window. */
-  countRequest(nowMs: number): { used: number; resetEpochSeconds: number } {
-    const windowStart = nowMs - (nowMs % WINDOW_MS);
-    if (windowStart !== this.windowStart) {
-      this.windowStart = windowStart;
-      this.windowCount = 0;
-    }
-    this.windowCount++;
-    return { used: this.windowCount, resetEpochSeconds: (windowStart + WINDOW_MS) / 1000 };
+  /** Mailchimp's limit on requests in flight (Infinity when not enforced). */
+  get maxInFlight(): number {
+    return this.esp === 'mailchimp'
+      ? (this.limits.mailchimp?.inFlight ?? Number.POSITIVE_INFINITY)
+      : Number.POSITIVE_INFINITY;
+  }
+
+  /** A request admitted past every limit: counted in flight until `leave`. */
+  enter(): void {
+    this.inFlight++;
+    this.stats.peakInFlight = Math.max(this.stats.peakInFlight, this.inFlight);
+  }
+
+  leave(): void {
+    this.inFlight--;
+  }
+
+  noteWindow(used: number): void {
+    this.stats.peakWindowRequests = Math.max(this.stats.peakWindowRequests, used);
   }
 }

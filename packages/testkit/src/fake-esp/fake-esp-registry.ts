@@ -1,4 +1,4 @@
-import { FakeAccount } from './fake-account';
+import { FakeAccount, FakeAccountOptions } from './fake-account';
 import { FakeAccountSpec, FakeEspType } from './fake-esp-types';
 import { FakeList } from './fake-list';
 
@@ -6,10 +6,10 @@ import { FakeList } from './fake-list';
 export class FakeEspRegistry {
   readonly accounts: FakeAccount[];
 
-  constructor(specs: readonly FakeAccountSpec[]) {
+  constructor(specs: readonly FakeAccountSpec[], options: FakeAccountOptions) {
     this.accounts = specs.map((spec) => {
       validate(spec);
-      return new FakeAccount(spec);
+      return new FakeAccount(spec, options);
     });
     const keys = new Set<string>();
     const lists = new Set<string>();

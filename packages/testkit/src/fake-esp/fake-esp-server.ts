@@ -5,6 +5,7 @@ import {
   Server,
   ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { BeehiivRoutes } from './beehiiv-routes';
 import { EspRequest, EspResponse, EspVendor, isEspResponse } from './esp-http';
@@ -20,6 +21,7 @@ import {
   RecordedRequest,
 } from './fake-esp-types';
 import { FakeEspRegistry } from './fake-esp-registry';
+import { FakeRateLimitStats, resolveRateLimits } from './fake-rate-limits';
 import { FakeList } from './fake-list';
 import { FaultInjector } from './fault-injector';
 import { KitRoutes } from './kit-routes';
@@ -63,7 +65,7 @@ export class FakeEspServer {
     private readonly registry: FakeEspRegistry,
     private readonly recordRequests: boolean,
     url: string,
-    now: () => number,
+    private readonly now: () => number,
   ) {
     this.url = url;
     this.baseUrls = {
@@ -73,16 +75,20 @@ export class FakeEspServer {
     };
     this.vendors = [
       new BeehiivRoutes(registry, now),
-      new KitRoutes(registry),
+      new KitRoutes(registry, now),
       new MailchimpRoutes(registry),
     ];
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
   }
 
   static async start(options: FakeEspServerOptions): Promise<FakeEspServer> {
-    const registry = new FakeEspRegistry(options.accounts);
+    const now = options.now ?? Date.now;
+    const registry = new FakeEspRegistry(options.accounts, {
+      limits: resolveRateLimits(options.rateLimits),
+      now,
+    });
     const host = options.host ?? '127.0.0.1';
-    const server = createServer();
+    const server: Server = options.tls ? createHttpsServer(options.tls) : createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, host, () => {
@@ -100,8 +106,8 @@ export class FakeEspServer {
       server,
       registry,
       options.recordRequests ?? true,
-      `http://${urlHost}:${port}`,
-      options.now ?? Date.now,
+      `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
+      now,
     );
     for (const spec of options.accounts) {
       for (const list of spec.lists) {
@@ -149,6 +155,7 @@ export class FakeEspServer {
       indices.map((index) => externalIdOf(esp, list, index));
     return {
       added: ids(changes.added),
+      changed: ids(changes.changed),
       unsubscribed: ids(changes.unsubscribed),
       bounced: ids(changes.bounced),
       removed: ids(changes.removed),
@@ -161,6 +168,20 @@ export class FakeEspServer {
    */
   subscribers(esp: FakeEspType, listId: string): IterableIterator<FakeSubscriberView> {
     return views(esp, this.registry.find(esp, listId).list);
+  }
+
+  /** How close the clients of one account came to its rate limits, and how often they passed one. */
+  rateLimitStats(esp: FakeEspType, apiKey: string): FakeRateLimitStats {
+    const account = this.registry.accountByKey(esp, apiKey);
+    if (!account) throw new Error(`fake ESP: no ${esp} account with that key`);
+    return { ...account.stats };
+  }
+
+  /** Starts the peaks and the 429 count of one account afresh. */
+  resetRateLimitStats(esp: FakeEspType, apiKey: string): void {
+    const account = this.registry.accountByKey(esp, apiKey);
+    if (!account) throw new Error(`fake ESP: no ${esp} account with that key`);
+    Object.assign(account.stats, { peakWindowRequests: 0, peakInFlight: 0, rejected: 0 });
   }
 
   /** Current number of subscribers, all statuses (also those outside our model). */
@@ -194,7 +215,7 @@ export class FakeEspServer {
       }
     }
     if (!vendor || !match) {
-      send(res, { status: 404, body: { error: 'Not Found', path: url.pathname } });
+      send(res, { status: 404, body: { error: 'Not Found', path: url.pathname } }, this.now());
       return;
     }
     const request: EspRequest = {
@@ -214,10 +235,12 @@ export class FakeEspServer {
         response = authenticated;
       } else {
         account = authenticated;
-        if (account.inFlight >= vendor.maxInFlight) {
-          response = vendor.failure({ kind: 'too-many-connections' }, request);
+        const refused = vendor.admit(request, account);
+        if (refused) {
+          account.stats.rejected++;
+          response = refused;
         } else {
-          account.inFlight++;
+          account.enter();
           admitted = true;
           response = await this.answer(vendor, request, account);
         }
@@ -238,9 +261,9 @@ export class FakeEspServer {
           ...(request.dc !== undefined ? { dc: request.dc } : {}),
         });
       }
-      send(res, response);
+      send(res, response, this.now());
     } finally {
-      if (admitted && account) account.inFlight--;
+      if (admitted && account) account.leave();
     }
   }
 
@@ -289,10 +312,12 @@ function* views(esp: FakeEspType, list: FakeList): IterableIterator<FakeSubscrib
   }
 }
 
-function send(res: ServerResponse, response: EspResponse): void {
+/** Answers with the ESP's clock in the Date header, as every vendor's servers do. */
+function send(res: ServerResponse, response: EspResponse, now: number): void {
   if (res.destroyed || res.writableEnded) return;
   const body = response.rawBody ?? JSON.stringify(response.body);
   res.writeHead(response.status, {
+    Date: new Date(now).toUTCString(),
     'Content-Type': 'application/json; charset=utf-8',
     ...response.headers,
     'Content-Length': String(Buffer.byteLength(body)),

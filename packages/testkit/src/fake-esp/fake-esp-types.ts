@@ -1,3 +1,5 @@
+import type { FakeRateLimits } from './fake-rate-limits';
+
 /** The public contract of the fake ESP server: what tests, the demo and benchmarks configure. */
 
 export type FakeEspType = 'beehiiv' | 'kit' | 'mailchimp';
@@ -102,6 +104,8 @@ export interface FakeSubscriberView {
 /** External ids of the subscribers each change touched. */
 export interface FakeMutationResult {
   added: string[];
+  /** Profile changes: a new first name, the status kept. */
+  changed: string[];
   unsubscribed: string[];
   bounced: string[];
   removed: string[];
@@ -109,6 +113,8 @@ export interface FakeMutationResult {
 
 export interface FakeMutation {
   add?: number;
+  /** Subscribers whose first name changes (any status): an update a change filter must find. */
+  change?: number;
   unsubscribe?: number;
   bounce?: number;
   remove?: number;
@@ -120,11 +126,20 @@ export interface FakeEspServerOptions {
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
+  /** A key and certificate (PEM): serve HTTPS instead of HTTP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Default true; the benchmark turns it off. */
   recordRequests?: boolean;
   /**
-   * The clock (ms since the epoch) behind beehiiv's RateLimit-Reset and its one-minute request
-   * window; default Date.now. Tests pin it to make Reset exact. Latency is always real time.
+   * Request limits to enforce with 429s (fake-rate-limits.ts): `'documented'` for the vendors'
+   * documented ones, or some of them overridden (a short window for a fast test). Default: only
+   * Mailchimp's 10 requests in flight.
+   */
+  rateLimits?: 'documented' | FakeRateLimits;
+  /**
+   * The ESP's clock (ms since the epoch): every answer's Date header, the changed times of
+   * mutations, beehiiv's RateLimit-Reset and the request windows; default Date.now. Tests pin it
+   * to make Reset exact. Latency is always real time.
    */
   now?: () => number;
 }

@@ -37,11 +37,14 @@ export interface FakeSubscriberRecord {
   createdAt: number;
   /** Unix seconds of the last status change (createdAt when it never changed). */
   changedAt: number;
+  /** A `change` mutation gave the subscriber a new first name. */
+  renamed: boolean;
 }
 
 /** Indices each change touched. */
 export interface FakeListChanges {
   added: number[];
+  changed: number[];
   unsubscribed: number[];
   bounced: number[];
   removed: number[];
@@ -50,11 +53,15 @@ export interface FakeListChanges {
 interface StateOverride {
   category: number;
   changedAt: number;
+  /** Set by a `change` mutation: the subscriber's new first name. */
+  firstName?: string;
 }
 
 interface AddedBatch {
   start: number;
   createdAt: number;
+  /** Seconds between two subscribers of the batch (0: all created in the same second). */
+  spacing: number;
 }
 
 const DAY_SECONDS = 86_400;
@@ -79,12 +86,20 @@ export class FakeList {
   private clock = TIMELINE_ANCHOR;
   private lastCreated: number;
   private mutations = 0;
+  private readonly now?: () => number;
+  private changedCache?: { key: string; indices: number[] };
 
   /**
    * @param options.complaints whether some unsubscribes are 'complained' (Kit)
    * @param options.otherStatuses how many statuses outside our model the vendor has (1-4)
+   * @param options.clock the server's clock (ms): mutations happen now, as at the vendor, so a
+   *   client's change filter (Mailchimp since_last_changed, Kit updated_after) on the vendor's
+   *   Date header finds them. Without one, each round of mutations is a synthetic day later.
    */
-  constructor(spec: FakeListSpec, options: { complaints: boolean; otherStatuses?: number }) {
+  constructor(
+    spec: FakeListSpec,
+    options: { complaints: boolean; otherStatuses?: number; clock?: () => number },
+  ) {
     if (!Number.isSafeInteger(spec.size) || spec.size < 0) {
       throw new RangeError(`list ${spec.id}: size must be a non-negative integer`);
     }
@@ -94,6 +109,7 @@ export class FakeList {
     }
     this.id = spec.id;
     this.name = spec.name;
+    this.now = options.clock;
     this.oddIdentities = spec.oddIdentities ?? {};
     this.length = spec.size;
     const seed = spec.seed ?? SubscriberGenerator.defaultSeed(spec.id);
@@ -124,7 +140,12 @@ export class FakeList {
   record(index: number): FakeSubscriberRecord {
     const category = this.category(index);
     const stateCode = category & STATE_CODE_MASK;
-    const identity = { ...this.generator.identity(index), ...this.oddIdentities[index] };
+    const override = this.overrides.get(index);
+    const identity = {
+      ...this.generator.identity(index),
+      ...this.oddIdentities[index],
+      ...(override?.firstName !== undefined ? { firstName: override.firstName } : {}),
+    };
     const createdAt = this.createdAt(index);
     return {
       index,
@@ -133,7 +154,8 @@ export class FakeList {
       premium: (category & PREMIUM_BIT) !== 0,
       ...identity,
       createdAt,
-      changedAt: this.overrides.get(index)?.changedAt ?? createdAt,
+      changedAt: override?.changedAt ?? createdAt,
+      renamed: override?.firstName !== undefined,
     };
   }
 
@@ -226,18 +248,31 @@ export class FakeList {
   mutate(change: FakeMutation): FakeListChanges {
     const amounts = {
       add: amount(change.add, 'add'),
+      change: amount(change.change, 'change'),
       unsubscribe: amount(change.unsubscribe, 'unsubscribe'),
       bounce: amount(change.bounce, 'bounce'),
       remove: amount(change.remove, 'remove'),
     };
     this.mutations++;
-    this.clock = max(this.clock + DAY_SECONDS, this.lastCreated + 1);
+    this.changedCache = undefined;
+    this.clock = this.now
+      ? max(floor(this.now() / 1000), this.lastCreated + 1)
+      : max(this.clock + DAY_SECONDS, this.lastCreated + 1);
     const random = seededRandom(hashIndex(this.generator.salt, this.mutations, 0x5eed));
     const taken = new Set<number>();
+    const changed = this.pick(amounts.change, ALL_CATEGORIES, random, taken);
     const unsubscribed = this.pick(amounts.unsubscribe, ACTIVE_MASK, random, taken);
     const bounced = this.pick(amounts.bounce, ACTIVE_MASK, random, taken);
     const removed = this.pick(amounts.remove, ALL_CATEGORIES, random, taken);
 
+    for (const index of changed) {
+      const first = this.record(index).firstName;
+      this.overrides.set(index, {
+        category: this.category(index),
+        changedAt: this.clock,
+        firstName: `${first.replace(/ \(\d+\)$/, '')} (${this.mutations})`,
+      });
+    }
     for (const index of unsubscribed) this.setState(index, 1);
     for (const index of bounced) this.setState(index, 2);
     for (const index of removed) {
@@ -249,15 +284,49 @@ export class FakeList {
     const added: number[] = [];
     if (amounts.add > 0) {
       const start = this.length;
-      this.batches.push({ start, createdAt: this.clock });
+      // On a real clock a batch is added now, all in one second; synthetic time spaces them.
+      const spacing = this.now ? 0 : 1;
+      this.batches.push({ start, createdAt: this.clock, spacing });
       for (let offset = 0; offset < amounts.add; offset++) {
         added.push(start + offset);
         this.blocks?.add(start + offset, 0);
       }
       this.length += amounts.add;
-      this.lastCreated = this.clock + amounts.add - 1;
+      this.lastCreated = this.clock + (amounts.add - 1) * spacing;
     }
-    return { added, unsubscribed, bounced, removed };
+    return { added, changed, unsubscribed, bounced, removed };
+  }
+
+  /**
+   * Present subscribers matching `mask` created or changed at or after `fromSeconds`, ascending:
+   * what a vendor's change filter answers. Created times never decrease with the index, so the
+   * created ones are a tail of the list; the changed ones before it are the status overrides. Kept
+   * until the next mutation, so paging through one filter costs one build.
+   */
+  changedSince(fromSeconds: number, mask: CategoryMask = ALL_CATEGORIES): number[] {
+    const key = `${fromSeconds}:${mask}`;
+    if (this.changedCache?.key === key) return this.changedCache.indices;
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.createdAt(mid) >= fromSeconds) hi = mid;
+      else lo = mid + 1;
+    }
+    const tail = lo;
+    const indices: number[] = [];
+    for (const [index, override] of this.overrides) {
+      if (index < tail && override.changedAt >= fromSeconds && this.matches(index, mask)) {
+        indices.push(index);
+      }
+    }
+    indices.sort((a, b) => a - b);
+    for (let index = this.next(tail, 1, mask); index !== undefined;) {
+      indices.push(index);
+      index = this.next(index + 1, 1, mask);
+    }
+    this.changedCache = { key, indices };
+    return indices;
   }
 
   private createdAt(index: number): number {
@@ -270,13 +339,17 @@ export class FakeList {
       else hi = mid - 1;
     }
     const batch = this.batches[lo];
-    return batch.createdAt + (index - batch.start);
+    return batch.createdAt + (index - batch.start) * batch.spacing;
   }
 
   private setState(index: number, stateCode: number): void {
     const from = this.category(index);
     const to = (from & PREMIUM_BIT) | stateCode;
-    this.overrides.set(index, { category: to, changedAt: this.clock });
+    this.overrides.set(index, {
+      ...this.overrides.get(index),
+      category: to,
+      changedAt: this.clock,
+    });
     this.blocks?.move(index, from, to);
   }
 

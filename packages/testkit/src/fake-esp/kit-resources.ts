@@ -28,7 +28,10 @@ export function kitSubscriber(
 ): Record<string, unknown> {
   const subscriber: Record<string, unknown> = {
     id: kitSubscriberId(record.index),
-    first_name: list.generator.unit(record.index, vendorLane(0)) < 0.05 ? null : record.firstName,
+    first_name:
+      !record.renamed && list.generator.unit(record.index, vendorLane(0)) < 0.05
+        ? null
+        : record.firstName,
     email_address: record.email,
     state: vendorStatus('kit', record),
     created_at: kitTimestamp(record.createdAt),

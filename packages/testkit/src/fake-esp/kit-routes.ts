@@ -16,10 +16,18 @@ import { KIT_ID_OFFSET, kitSubscriberId } from './external-ids';
 import { FakeAccount } from './fake-account';
 import { FakeEspRegistry } from './fake-esp-registry';
 import { FakeList } from './fake-list';
+import { SortedIndices } from './sorted-indices';
 import { kitAccount, KIT_STATUS_FILTERS, kitSubscriber } from './kit-resources';
 
 const MAX_PER_PAGE = 1000;
 const SORT_FIELDS = new Set(['id', 'created_at', 'updated_at', 'cancelled_at']);
+
+/** What the subscriber listing pages through: the whole list, or what a change filter picked. */
+interface IndexSource {
+  collect(from: number, direction: 1 | -1, limit: number): number[];
+  next(from: number, direction: 1 | -1): number | undefined;
+  count(): number;
+}
 
 export function kitError(status: number, ...errors: string[]): EspResponse {
   return { status, body: { errors } };
@@ -32,9 +40,31 @@ export function kitError(status: number, ...errors: string[]): EspResponse {
  */
 export class KitRoutes implements EspVendor<FakeAccount> {
   readonly esp = 'kit' as const;
-  readonly maxInFlight = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly registry: FakeEspRegistry) {}
+  constructor(
+    private readonly registry: FakeEspRegistry,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Counts the request in the rolling window of its credential (an API key in X-Kit-Api-Key, an
+   * OAuth token as Bearer); over the limit: 429 with Retry-After (Kit documents no headers).
+   */
+  admit(request: EspRequest, account: FakeAccount): EspResponse | undefined {
+    const limit = account.limits.kit;
+    if (!limit || !account.rolling) return undefined;
+    const now = this.now();
+    const oauth = request.headers['x-kit-api-key'] === undefined;
+    const window = oauth ? account.rolling.oauth : account.rolling.apiKey;
+    const max = oauth ? limit.oauthRequests : limit.apiKeyRequests;
+    if (window.used(now) >= max) {
+      const response = kitError(429, 'Too many requests. Please try again later.');
+      response.headers = { 'Retry-After': String(window.retryAfterSeconds(now)) };
+      return response;
+    }
+    account.noteWindow(window.admit(now));
+    return undefined;
+  }
 
   matchPath(pathname: string): { path: string } | undefined {
     const match = /^\/kit\/v4(\/.*)?$/.exec(pathname);
@@ -98,26 +128,47 @@ export class KitRoutes implements EspVendor<FakeAccount> {
     const anchorId = cursor === undefined ? undefined : decodeKitCursor(cursor);
     if (cursor !== undefined && anchorId === undefined) return kitError(400, 'Invalid cursor');
     const step = sortOrder === 'asc' ? 1 : -1;
+    const updatedAfter = queryValue(request, 'updated_after');
+    let source: IndexSource = {
+      collect: (from, direction, limit) => list.collect(from, direction, mask, limit),
+      next: (from, direction) => list.next(from, direction, mask),
+      count: () => list.count(mask),
+    };
+    if (updatedAfter !== undefined) {
+      const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(updatedAfter);
+      if (!day) return kitError(422, 'updated_after must be a date (yyyy-mm-dd)');
+      // A date, so the strictest reading: subscribers updated on a later day than that one.
+      const from = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) / 1000 + 86_400;
+      const changed = new SortedIndices(list.changedSince(from, mask));
+      source = {
+        collect: (start, direction, limit) => changed.collect(start, direction, limit),
+        next: (start, direction) => changed.next(start, direction),
+        count: () => changed.count,
+      };
+    }
 
     let indices: number[];
     const email = queryValue(request, 'email_address');
     if (email !== undefined) {
       const index = list.indexOfEmail(email);
-      indices = index !== undefined && list.matches(index, mask) ? [index] : [];
+      indices =
+        index !== undefined && source.next(index, 1) === index && list.matches(index, mask)
+          ? [index]
+          : [];
     } else if (anchorId === undefined) {
-      indices = list.collect(step > 0 ? 0 : list.indexLimit - 1, step, mask, perPage);
+      indices = source.collect(step > 0 ? 0 : list.indexLimit - 1, step, perPage);
     } else if (after !== undefined) {
-      indices = list.collect(anchorId - KIT_ID_OFFSET + step, step, mask, perPage);
+      indices = source.collect(anchorId - KIT_ID_OFFSET + step, step, perPage);
     } else {
       const backwards = step > 0 ? -1 : 1;
-      indices = list.collect(anchorId - KIT_ID_OFFSET + backwards, backwards, mask, perPage);
+      indices = source.collect(anchorId - KIT_ID_OFFSET + backwards, backwards, perPage);
       indices.reverse();
     }
 
     const first = indices[0];
     const last = indices[indices.length - 1];
     const exists = (from: number, direction: 1 | -1): boolean =>
-      list.next(from, direction, mask) !== undefined;
+      source.next(from, direction) !== undefined;
     const pagination: Record<string, unknown> = {
       has_previous_page:
         email === undefined &&
@@ -134,9 +185,11 @@ export class KitRoutes implements EspVendor<FakeAccount> {
       per_page: perPage,
     };
     if (queryValue(request, 'include_total_count') === 'true') {
-      pagination.total_count = email !== undefined ? indices.length : list.count(mask);
+      pagination.total_count = email !== undefined ? indices.length : source.count();
     }
     const include = new Set(queryValues(request, 'include'));
+    // Kit sends canceled_at only to a status=cancelled listing (ESP-APIS.md, the mapping table).
+    if (status !== 'cancelled') include.delete('canceled_at');
     return {
       status: 200,
       body: {

@@ -16,6 +16,7 @@ import { FakeAccount } from './fake-account';
 import { FakeEspRegistry } from './fake-esp-registry';
 import { FakeList } from './fake-list';
 import { projectFields, projectionKeeps } from './field-projection';
+import { SortedIndices } from './sorted-indices';
 import { MAILCHIMP_STATUS_FILTERS, mailchimpList, mailchimpMember } from './mailchimp-resources';
 
 const MAX_COUNT = 1000;
@@ -51,9 +52,14 @@ const notFound = (): EspRoute => ({
  */
 export class MailchimpRoutes implements EspVendor<FakeAccount> {
   readonly esp = 'mailchimp' as const;
-  readonly maxInFlight = MAX_CONNECTIONS;
 
   constructor(private readonly registry: FakeEspRegistry) {}
+
+  /** At most `account.maxInFlight` (10 documented) requests in flight; one more answers 429. */
+  admit(_request: EspRequest, account: FakeAccount): EspResponse | undefined {
+    if (account.inFlight < account.maxInFlight) return undefined;
+    return tooManyConnections(account.maxInFlight);
+  }
 
   matchPath(pathname: string): { path: string; dc: string } | undefined {
     const match = /^\/mailchimp\/([^/]+)\/3\.0(\/.*)?$/.exec(pathname);
@@ -88,6 +94,7 @@ export class MailchimpRoutes implements EspVendor<FakeAccount> {
   }
 
   failure(failure: EspFailure): EspResponse {
+    if (failure.kind === 'too-many-connections') return tooManyConnections(MAX_CONNECTIONS);
     if (failure.kind === 'server-error') {
       return mailchimpProblem(
         failure.status,
@@ -98,9 +105,7 @@ export class MailchimpRoutes implements EspVendor<FakeAccount> {
     const response = mailchimpProblem(
       429,
       'Too Many Requests',
-      failure.kind === 'too-many-connections'
-        ? `You have exceeded the limit of ${MAX_CONNECTIONS} simultaneous connections.`
-        : 'You have made too many requests. Please try again later.',
+      'You have made too many requests. Please try again later.',
     );
     const { retryAfterSeconds, omitRetryAfter } = rateLimitHint(failure);
     if (!omitRetryAfter) {
@@ -158,18 +163,42 @@ export class MailchimpRoutes implements EspVendor<FakeAccount> {
       queryValue(request, 'fields'),
       queryValue(request, 'exclude_fields'),
     );
-    const first = wanted && count > 0 ? list.nth(offset, mask) : undefined;
-    const indices = first === undefined ? [] : list.collect(first, 1, mask, count);
+    let changed: SortedIndices | undefined;
+    const since = queryValue(request, 'since_last_changed');
+    if (since !== undefined) {
+      const at = Date.parse(since);
+      if (!Number.isFinite(at)) return badRequest('since_last_changed must be an ISO 8601 time');
+      // Members whose last_changed (whole seconds) is after that moment.
+      changed = new SortedIndices(list.changedSince(Math.floor(at / 1000) + 1, mask));
+    }
+    const first =
+      wanted && count > 0 ? (changed ? changed.nth(offset) : list.nth(offset, mask)) : undefined;
+    const indices =
+      first === undefined
+        ? []
+        : changed
+          ? changed.collect(first, 1, count)
+          : list.collect(first, 1, mask, count);
     return {
       status: 200,
       body: {
         members: indices.map((index) => mailchimpMember(list, list.record(index))),
         list_id: list.id,
-        total_items: list.count(mask),
+        total_items: changed ? changed.count : list.count(mask),
         _links: [],
       },
     };
   }
+}
+
+function tooManyConnections(limit: number): EspResponse {
+  const response = mailchimpProblem(
+    429,
+    'Too Many Requests',
+    `You have exceeded the limit of ${limit} simultaneous connections.`,
+  );
+  response.headers = { ...response.headers, 'Retry-After': '1' };
+  return response;
 }
 
 function basicPassword(request: EspRequest): string | undefined {
