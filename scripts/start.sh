@@ -45,7 +45,8 @@ trap 'exit 130' INT TERM
 # Locally the services talk to the fake ESP (beehiiv, Kit and Mailchimp on one port) unless
 # USE_REAL_ESPS=1, in which case the *_API_URL values from the environment or .env apply.
 if [ "${USE_REAL_ESPS:-0}" != 1 ]; then
-  node packages/testkit/dist/fake-esp/cli.js --port "$FAKE_ESP_PORT" >var/log/fake-esp.log 2>&1 &
+  node packages/testkit/dist/fake-esp/cli.js --port "$FAKE_ESP_PORT" --rate-limits documented \
+    >var/log/fake-esp.log 2>&1 &
   pids+=($!)
   export BEEHIIV_API_URL="http://127.0.0.1:$FAKE_ESP_PORT/beehiiv/v2"
   export KIT_API_URL="http://127.0.0.1:$FAKE_ESP_PORT/kit/v4"

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { EncryptionService, JobPayloads, QUEUE, runMigrations } from '@subscribernest/shared';
 import {
+  clearEspBudgets,
   createTestDatabase,
   createTestQueuePrefix,
   FakeEspServer,
@@ -124,6 +125,8 @@ describe('ESP connection logs (api process)', () => {
       ];
       esp.setFaults('beehiiv', 'pub_weekly', { rateLimitEvery: 1, retryAfterSeconds: 60 });
       statuses.push(await call('GET', `/esp-connections/${id}/subscriber-count`));
+      // That 429 said "nothing for a minute", which the request budget honours: forget it.
+      await clearEspBudgets(queues.prefix);
       esp.setFaults('beehiiv', 'pub_weekly', {
         serverErrorBurst: { afterRequests: 0, count: 100, status: 502 },
       });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { clearEspBudgets } from '@subscribernest/testkit';
 import { EspClientRegistry } from '@subscribernest/shared';
 import { EspTestApi, KEYS, startEspTestApi, TestUser } from './support/fake-esp-api';
 
@@ -53,6 +54,10 @@ describe('ESP connections (real app, Postgres, Redis and the fake ESP)', () => {
     harness = await startEspTestApi();
     alice = await TestUser.signIn(api(), 'alice@example.com', answers);
   });
+
+  // A 429 a test injects says "nothing until Reset", which the request budget (rightly) honours
+  // for that key: each test starts with fresh budgets instead of waiting for those windows.
+  afterEach(() => clearEspBudgets(api().env.QUEUE_PREFIX));
 
   afterAll(async () => {
     await harness?.close();
@@ -290,27 +295,42 @@ describe('ESP connections (real app, Postgres, Redis and the fake ESP)', () => {
       kit = list.find((c) => c.espType === 'kit')!;
     });
 
-    it('lists what the stored key can see', async () => {
+    /** Syncable (statuses a sync stores) and total, as the fake holds them now. */
+    const counts = (espType: 'beehiiv' | 'kit' | 'mailchimp', listId: string) => {
+      const all = [...esp().subscribers(espType, listId)];
+      const syncable = all.filter((s) => s.status !== 'other').length;
+      return { syncable, total: all.length };
+    };
+
+    it('lists what the stored key can see, each counted as subscriber-count counts', async () => {
       const response = await alice.get(`/esp-connections/${beehiiv.id}/lists`).expect(200);
+      const listed = (id: string, name: string) => {
+        const { syncable, total } = counts('beehiiv', id);
+        return { id, name, subscriberCount: syncable, syncable, total };
+      };
       expect(response.body).toEqual([
-        { id: 'pub_weekly', name: 'Weekly', subscriberCount: expect.any(Number) },
-        { id: 'pub_daily', name: 'Daily', subscriberCount: expect.any(Number) },
-        { id: 'pub_faulty', name: 'Faulty', subscriberCount: expect.any(Number) },
+        listed('pub_weekly', 'Weekly'),
+        listed('pub_daily', 'Daily'),
+        listed('pub_faulty', 'Faulty'),
       ]);
       const kitLists = await alice.get(`/esp-connections/${kit.id}/lists`).expect(200);
+      const kitCounts = counts('kit', '424242');
       expect(kitLists.body).toEqual([
-        { id: '424242', name: 'Alice on Kit', subscriberCount: esp().count('kit', '424242') },
+        { id: '424242', name: 'Alice on Kit', subscriberCount: kitCounts.syncable, ...kitCounts },
       ]);
     });
 
-    it('counts the subscribers of the connection’s list', async () => {
+    it('counts the subscribers of the connection’s list: syncable (= count) and total', async () => {
       const response = await alice
         .get(`/esp-connections/${beehiiv.id}/subscriber-count`)
         .expect(200);
-      expect(response.body).toEqual({ count: esp().count('beehiiv', 'pub_weekly') });
+      const before = counts('beehiiv', 'pub_weekly');
+      expect(response.body).toEqual({ count: before.syncable, ...before });
       esp().mutate('beehiiv', 'pub_weekly', { add: 3 });
       const after = await alice.get(`/esp-connections/${beehiiv.id}/subscriber-count`).expect(200);
-      expect(after.body).toEqual({ count: esp().count('beehiiv', 'pub_weekly') });
+      const now = counts('beehiiv', 'pub_weekly');
+      expect(after.body).toEqual({ count: now.syncable, ...now });
+      expect(now.total).toBe(before.total + 3);
     });
 
     it('maps ESP rate limits to 429 with Retry-After', async () => {

@@ -242,6 +242,8 @@ describe('manual sync through events (real app, Postgres, Redis and the fake ESP
         espConnectionId: connectionId,
         status: 'queued',
         trigger: 'manual',
+        // Planned when the run starts.
+        mode: null,
         startedAt: null,
         completedAt: null,
         subscriberCount: null,

@@ -152,6 +152,9 @@ export class EspConnectionController {
   @Get(':id/lists')
   @ApiOperation({
     summary: 'Publications/lists the stored key can see, live from the ESP',
+    description:
+      'Each with `syncable` (= `subscriberCount`: what a complete sync stores) and `total` ' +
+      '(everything the ESP holds), counted as `GET /esp-connections/:id/subscriber-count` does.',
   })
   @ApiOkResponse({ type: [EspListDto] })
   @ApiBadRequestResponse(BAD_ID)
@@ -162,7 +165,13 @@ export class EspConnectionController {
   }
 
   @Get(':id/subscriber-count')
-  @ApiOperation({ summary: "The ESP's subscriber total for the connection's list, live" })
+  @ApiOperation({
+    summary: "The ESP's subscriber counts for the connection's list, live",
+    description:
+      '`syncable` is what a complete sync stores (and what the synced list holds after one), ' +
+      '`total` everything the ESP holds, statuses we do not sync included; `count` is ' +
+      '`syncable`. The same numbers for every ESP, and as `GET /esp-connections/:id/lists`.',
+  })
   @ApiOkResponse({ type: SubscriberCountDto })
   @ApiBadRequestResponse(BAD_ID)
   @ApiNotFoundResponse(NOT_FOUND)
@@ -171,6 +180,7 @@ export class EspConnectionController {
     @CurrentUser() user: User,
     @UuidParam('id') id: string,
   ): Promise<SubscriberCountDto> {
-    return { count: await this.connections.subscriberCount(user.id, id) };
+    const counts = await this.connections.subscriberCount(user.id, id);
+    return { count: counts.syncable, ...counts };
   }
 }

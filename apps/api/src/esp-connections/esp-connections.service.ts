@@ -107,19 +107,29 @@ export class EspConnectionsService {
     const lists = await this.callEsp(connection, (client, apiKey) =>
       client.listPublications(apiKey),
     );
-    return lists.map(({ id: listId, name, subscriberCount }) => ({
+    return lists.map(({ id: listId, name, subscriberCount, total }) => ({
       id: listId,
       name,
       subscriberCount,
+      syncable: subscriberCount,
+      total,
     }));
   }
 
-  /** The ESP's own total for the connection's list, live. */
-  async subscriberCount(userId: string, id: string): Promise<number> {
+  /**
+   * The ESP's counts for the connection's list, live: what a complete sync stores (`syncable`)
+   * and everything the ESP holds (`total`), counted the same way for every ESP.
+   */
+  async subscriberCount(userId: string, id: string): Promise<{ syncable: number; total: number }> {
     const connection = await this.get(userId, id);
-    return this.callEsp(connection, (client, apiKey) =>
-      client.countSubscribers({ apiKey, publicationId: connection.publicationId }),
-    );
+    return this.callEsp(connection, async (client, apiKey) => {
+      const credentials = { apiKey, publicationId: connection.publicationId };
+      const [syncable, total] = await Promise.all([
+        client.countSyncable(credentials),
+        client.countSubscribers(credentials),
+      ]);
+      return { syncable, total };
+    });
   }
 
   private client(espType: EspType): EspClient {

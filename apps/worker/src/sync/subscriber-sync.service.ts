@@ -30,6 +30,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobHandback } from '../ops/job-handback';
 import { jobReference } from '../ops/job-handlers';
 import { syncFailureReason } from './sync-failure-reason';
+import { planSync } from './sync-pass-plan';
 import { SyncMetrics } from './sync-metrics';
 
 export type SyncPublicationData = PayloadOf<typeof JOB.syncPublication>;
@@ -61,6 +62,7 @@ type PassResult = { status: 'complete'; pagesDone: number } | { status: 'handed-
 @Injectable()
 export class SubscriberSyncService {
   private readonly maxRateLimitWaitMs: number;
+  private readonly fullPassEveryDays: number;
 
   constructor(
     private readonly lifecycle: SyncRunLifecycle,
@@ -72,6 +74,7 @@ export class SubscriberSyncService {
     @InjectPinoLogger(SubscriberSyncService.name) private readonly logger: PinoLogger,
   ) {
     this.maxRateLimitWaitMs = config.get('SYNC_MAX_RATE_LIMIT_WAIT_MS', { infer: true });
+    this.fullPassEveryDays = config.get('SYNC_FULL_PASS_EVERY_DAYS', { infer: true });
   }
 
   async run(data: SyncPublicationData, job: Job, token?: string): Promise<SyncOutcome> {
@@ -92,14 +95,28 @@ export class SubscriberSyncService {
     }
   }
 
-  private async sync(pass: SyncPass, job: Job, token?: string): Promise<SyncOutcome> {
-    const { connection } = pass;
-    const log = this.fields(pass, job);
+  private async sync(started: SyncPass, job: Job, token?: string): Promise<SyncOutcome> {
+    const { connection } = started;
     if (connection.status !== 'active') {
       throw new UnrecoverableError(`connection is ${connection.status}`);
     }
     const apiKey = this.encryption.decrypt(connection.encryptedApiKey);
     const client = this.esp.get(connection.espType);
+    // The first pass plans the run; a resumed one keeps that plan (its cursor was made for it).
+    const pass =
+      started.mode !== null
+        ? started
+        : await this.lifecycle.planPass(
+            started,
+            planSync({
+              changeFilter: client.changeFilter,
+              watermark: connection.syncWatermark,
+              lastFullSyncAt: connection.lastFullSyncAt,
+              fullPassEveryDays: this.fullPassEveryDays,
+              now: new Date(),
+            }),
+          );
+    const log = { ...this.fields(pass, job), mode: pass.mode, changedSince: pass.changedSince };
     let checkpoint = pass.checkpoint;
     this.logger.info(
       { ...log, resumeFromPage: checkpoint ? checkpoint.pagesDone : null },
@@ -147,14 +164,20 @@ export class SubscriberSyncService {
   ): Promise<PassResult> {
     let pagesDone = checkpoint?.pagesDone ?? 0;
     let subscribersSeen = checkpoint?.subscribersSeen ?? 0;
+    let espClockAt = checkpoint?.espClockAt;
+    const requested = new Date();
     const pages = client.streamSubscribers(
       { apiKey, publicationId: pass.connection.publicationId },
       checkpoint?.cursor ?? null,
+      { changedSince: pass.mode === 'incremental' ? pass.changedSince : null },
     );
     for await (const page of pages) {
       const { rows, skips } = this.toRows(page.subscribers, page.skipped);
       pagesDone += 1;
       subscribersSeen += rows.length;
+      // The pass's first page says when, on the ESP's clock, the pass started: the watermark
+      // once it completes (ours, taken before the request, when the ESP sent no Date).
+      espClockAt ??= (page.serverDate ?? requested).toISOString();
       await this.lifecycle.storePage(
         pass,
         rows,
@@ -164,6 +187,7 @@ export class SubscriberSyncService {
           pagesDone,
           subscribersSeen,
           updatedAt: new Date().toISOString(),
+          espClockAt,
         },
         skips,
       );

@@ -12,6 +12,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { BILLING_PRICE_DEFAULTS, BillingPriceSettings } from '../billing/pricing';
+import { ESP_BUDGET_DEFAULTS, EspBudgetSettings } from '../esp/budget/esp-budget-settings';
 import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
@@ -38,7 +39,7 @@ const trimmed = () =>
   });
 
 /** Variables both services read. */
-export class SharedEnv implements EspSettings, BillingPriceSettings {
+export class SharedEnv implements EspSettings, EspBudgetSettings, BillingPriceSettings {
   @IsIn(NODE_ENVS)
   NODE_ENV: NodeEnv = 'development';
 
@@ -152,6 +153,58 @@ export class SharedEnv implements EspSettings, BillingPriceSettings {
   @IsInt()
   @Min(0)
   ESP_MAX_INLINE_WAIT_MS: number = ESP_HTTP_DEFAULTS.ESP_MAX_INLINE_WAIT_MS;
+
+  /*
+   * Per-credential ESP request budgets, shared by every api and worker process through Redis
+   * (keys under `<QUEUE_PREFIX>:esp-budget:`, each credential by a hash only). Defaults are the
+   * vendors' documented limits; raise them for an account with a larger quota.
+   */
+
+  /**
+   * beehiiv requests assumed per window until its RateLimit-* headers say how many are left
+   * (documented: 180 per minute per organization).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  ESP_BUDGET_BEEHIIV_REQUESTS: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_BEEHIIV_REQUESTS;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  ESP_BUDGET_BEEHIIV_WINDOW_MS: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_BEEHIIV_WINDOW_MS;
+
+  /** Kit requests per rolling ESP_BUDGET_KIT_WINDOW_MS per API key (documented: 120 per 60 s). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  ESP_BUDGET_KIT_API_KEY_REQUESTS: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_KIT_API_KEY_REQUESTS;
+
+  /** Kit requests per rolling window per OAuth token (documented: 600 per 60 s). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  ESP_BUDGET_KIT_OAUTH_REQUESTS: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_KIT_OAUTH_REQUESTS;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  ESP_BUDGET_KIT_WINDOW_MS: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_KIT_WINDOW_MS;
+
+  /** Mailchimp requests in flight per account (documented: 10 simultaneous connections). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  ESP_BUDGET_MAILCHIMP_IN_FLIGHT: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_MAILCHIMP_IN_FLIGHT;
+
+  /**
+   * The longest an ESP call waits in-process for its budget. A longer wait is a rate limit: a
+   * sync job is delayed until the budget frees up (not a failed attempt), the api answers 429.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  ESP_BUDGET_MAX_WAIT_MS: number = ESP_BUDGET_DEFAULTS.ESP_BUDGET_MAX_WAIT_MS;
 
   /**
    * Stripe's secret (or restricted) API key. Unset: billing is disabled on this server (self-hosted,
@@ -545,6 +598,18 @@ export class WorkerEnv extends SharedEnv {
   @Min(1_000)
   @Max(7 * 24 * 3_600_000)
   SYNC_MAX_RATE_LIMIT_WAIT_MS = 3_600_000;
+
+  /**
+   * Days between full passes of a connection whose ESP can list what changed (Mailchimp, Kit):
+   * the syncs in between fetch only the subscribers changed since the last complete pass, and
+   * only a full pass removes subscribers gone from the ESP. The first sync is always full; 0
+   * makes every sync full. beehiiv has no change filter: its syncs are always full.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  SYNC_FULL_PASS_EVERY_DAYS = 7;
 
   /** How often the sync reaper looks for unfinished runs that no live job drives. */
   @Type(() => Number)

@@ -27,6 +27,12 @@ export interface SyncCheckpoint {
   pagesDone: number;
   subscribersSeen: number;
   updatedAt: string;
+  /**
+   * The ESP's clock (its Date header; ours when it sent none) at the pass's first page: what the
+   * connection's watermark becomes once the pass completes. Changes the pass may have missed
+   * happened after it, so the next incremental pass asks from there.
+   */
+  espClockAt?: string;
 }
 
 @Entity({ name: 'esp_connections' })
@@ -81,6 +87,17 @@ export class EspConnection {
 
   @Column({ name: 'sync_checkpoint', type: 'jsonb', nullable: true })
   syncCheckpoint: SyncCheckpoint | null;
+
+  /**
+   * The ESP's clock when the last complete pass (full or incremental) started: an incremental
+   * pass fetches what changed since then. Advanced only when a pass completes.
+   */
+  @Column({ name: 'sync_watermark', type: 'timestamptz', nullable: true })
+  syncWatermark: Date | null;
+
+  /** When the last complete full pass finished (our clock): due again SYNC_FULL_PASS_EVERY_DAYS on. */
+  @Column({ name: 'last_full_sync_at', type: 'timestamptz', nullable: true })
+  lastFullSyncAt: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

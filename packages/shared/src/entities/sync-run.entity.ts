@@ -13,6 +13,13 @@ import { EspConnection } from './esp-connection.entity';
 import { User } from './user.entity';
 
 export const SYNC_TRIGGERS = ['manual', 'scheduled'] as const;
+
+/**
+ * `full`: every subscriber, and those gone from the ESP removed at the end; `incremental`: only
+ * those changed since the connection's watermark (nothing is removed).
+ */
+export const SYNC_MODES = ['full', 'incremental'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 
 /** `queued`/`running` while unfinished; `success`/`failed` are the words the web frontend reads. */
@@ -23,6 +30,7 @@ export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 @Entity({ name: 'sync_runs' })
 @Check('sync_runs_trigger_check', `"trigger" IN ('manual', 'scheduled')`)
 @Check('sync_runs_status_check', `"status" IN ('queued', 'running', 'success', 'failed')`)
+@Check('sync_runs_mode_check', `"mode" IN ('full', 'incremental')`)
 @Index('sync_runs_connection_created_at_idx', ['espConnectionId', 'createdAt'])
 @Index('sync_runs_user_id_idx', ['userId'])
 @Index('sync_runs_unfinished_idx', ['createdAt'], { where: `"status" IN ('queued', 'running')` })
@@ -57,6 +65,14 @@ export class SyncRun {
 
   @Column({ type: 'varchar', length: 16, default: 'queued' })
   status: SyncRunStatus;
+
+  /** Decided when the run's first pass starts (null until then); its later passes keep it. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  mode: SyncMode | null;
+
+  /** An incremental run's watermark: it fetches what changed since then (ESP clock). */
+  @Column({ name: 'changed_since', type: 'timestamptz', nullable: true })
+  changedSince: Date | null;
 
   /** Subscribers at the ESP when the run finished. */
   @Column({ name: 'subscriber_count', type: 'integer', nullable: true })

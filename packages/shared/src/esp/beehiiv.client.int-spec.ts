@@ -95,19 +95,30 @@ describe('beehiiv contract', () => {
     ]);
   });
 
-  it('lists publications page by page with their active subscriber counts', async () => {
-    const active = (id: string) =>
-      [...server.subscribers('beehiiv', id)].filter((s) => s.status === 'active').length;
+  it('lists publications page by page with their syncable and total counts', async () => {
+    const counts = (id: string) => {
+      const all = [...server.subscribers('beehiiv', id)];
+      return {
+        subscriberCount: all.filter((s) => s.status !== 'other').length,
+        total: all.length,
+      };
+    };
     await expect(client.listPublications(KEY)).resolves.toEqual([
-      { id: 'pub_alpha', name: 'Alpha Weekly', subscriberCount: active('pub_alpha') },
-      { id: 'pub_beta', name: 'Beta Daily', subscriberCount: active('pub_beta') },
+      { id: 'pub_alpha', name: 'Alpha Weekly', ...counts('pub_alpha') },
+      { id: 'pub_beta', name: 'Beta Daily', ...counts('pub_beta') },
     ]);
-    expect(server.requests).toEqual([
-      expect.objectContaining({
-        path: '/publications',
-        query: { limit: '100', page: '1', 'expand[]': 'stats' },
-      }),
-    ]);
+    expect(server.requests[0]).toEqual(
+      expect.objectContaining({ path: '/publications', query: { limit: '100', page: '1' } }),
+    );
+    // Then each publication counted by status (include_total, limit 1).
+    expect(server.requests.slice(1).map((r) => [r.path, r.query.status])).toEqual(
+      ['pub_alpha', 'pub_beta'].flatMap((id) =>
+        ['all', 'active', 'inactive', 'invalid'].map((status) => [
+          `/publications/${id}/subscriptions`,
+          status,
+        ]),
+      ),
+    );
   });
 
   it('sends the key in the Authorization header only', async () => {

@@ -5,6 +5,7 @@ import {
   EspList,
   EspSubscriber,
   EspValidation,
+  PassOptions,
   SubscriberPage,
   requirePublicationId,
   streamPages,
@@ -12,6 +13,7 @@ import {
 } from './esp-client';
 import { decodeCursor, encodeCursor } from './esp-cursor';
 import { InvalidCursorError, ProtocolError } from './esp-errors';
+import type { EspCallPriority } from './budget/esp-rate-budget';
 import { EspHttpClient, EspHttpOptions, QueryValue, usableApiKey } from './esp-http.client';
 import {
   Json,
@@ -40,6 +42,8 @@ const STATUSES: Readonly<Record<string, SubscriberStatus>> = {
   invalid: 'bounced', // our choice: beehiiv's "invalid" addresses cannot receive mail
 };
 const CONSUMED = ['id', 'email', 'status', 'created'];
+/** The `status` filters of the statuses a sync stores. */
+const SYNCABLE_STATUSES = Object.keys(STATUSES);
 const FIRST_NAME_FIELDS = new Set(['firstname', 'fname', 'first']);
 const LAST_NAME_FIELDS = new Set(['lastname', 'lname', 'last', 'surname']);
 
@@ -55,6 +59,8 @@ interface BeehiivCursor {
  */
 export class BeehiivClient implements EspClient {
   readonly espType = ESP;
+  /** beehiiv has no updated-since filter: every pass is a full one. */
+  readonly changeFilter = null;
   private readonly http: EspHttpClient;
 
   constructor(
@@ -70,20 +76,23 @@ export class BeehiivClient implements EspClient {
       const body = await this.get(apiKey, '/publications', {
         limit: BEEHIIV_PAGE_SIZE,
         page,
-        'expand[]': ['stats'],
       });
       const data = readArray(ESP, body.data, 'publications data');
-      data.forEach((item, i) => {
+      for (const [i, item] of data.entries()) {
         const publication = readObject(ESP, item, `data[${i}]`);
-        const stats = isJson(publication.stats) ? publication.stats : {};
+        const id = readId(ESP, publication.id, `data[${i}].id`);
+        // Counted by status, as countSyncable does: the stats count active subscriptions only.
+        const [total, subscriberCount] = await Promise.all([
+          this.countSubscribers({ apiKey, publicationId: id }),
+          this.countSyncable({ apiKey, publicationId: id }),
+        ]);
         lists.push({
-          id: readId(ESP, publication.id, `data[${i}].id`),
+          id,
           name: readString(ESP, publication.name, `data[${i}].name`),
-          // The spec types each stat as number or boolean.
-          subscriberCount:
-            typeof stats.active_subscriptions === 'number' ? stats.active_subscriptions : 0,
+          subscriberCount,
+          total,
         });
-      });
+      }
       const totalPages = pagination(body, 'total_pages');
       if (data.length === 0 || typeof totalPages !== 'number' || page >= totalPages) break;
     }
@@ -102,24 +111,38 @@ export class BeehiivClient implements EspClient {
     });
   }
 
-  async countSubscribers(credentials: EspCredentials): Promise<number> {
-    const body = await this.get(credentials.apiKey, this.subscriptionsPath(credentials), {
-      limit: 1,
-      status: 'all',
-      include_total: 'true',
-    });
-    return readCount(ESP, pagination(body, 'total_results'), 'total_results');
+  countSubscribers(credentials: EspCredentials): Promise<number> {
+    return this.countStatus(credentials, 'all');
   }
 
-  async fetchPage(credentials: EspCredentials, cursor: string | null): Promise<SubscriberPage> {
+  async countSyncable(credentials: EspCredentials): Promise<number> {
+    const counts = await Promise.all(
+      SYNCABLE_STATUSES.map((status) => this.countStatus(credentials, status)),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async fetchPage(
+    credentials: EspCredentials,
+    cursor: string | null,
+    options: PassOptions = {},
+  ): Promise<SubscriberPage> {
+    if (options.changedSince) {
+      throw new Error('beehiiv has no change filter: a beehiiv pass is always a full one');
+    }
     const list = requirePublicationId(ESP, credentials);
     const from = cursor === null ? null : readCursor(cursor, list);
-    const body = await this.get(credentials.apiKey, this.subscriptionsPath(credentials), {
-      limit: BEEHIIV_PAGE_SIZE,
-      status: 'all',
-      'expand[]': ['custom_fields'],
-      cursor: from?.cursor,
-    });
+    const { body, serverDate } = await this.getWithDate(
+      credentials.apiKey,
+      this.subscriptionsPath(credentials),
+      {
+        limit: BEEHIIV_PAGE_SIZE,
+        status: 'all',
+        'expand[]': ['custom_fields'],
+        cursor: from?.cursor,
+      },
+      'background',
+    );
 
     const data = readArray(ESP, body.data, 'subscriptions data');
     const subscribers: EspSubscriber[] = [];
@@ -132,7 +155,14 @@ export class BeehiivClient implements EspClient {
     const hasMore = pagination(body, 'has_more');
     // has_more is authoritative; without it, a next cursor means there is more.
     const more = typeof hasMore === 'boolean' ? hasMore : typeof next === 'string' && next !== '';
-    if (!more) return { subscribers, skipped: data.length - subscribers.length, nextCursor: null };
+    if (!more) {
+      return {
+        subscribers,
+        skipped: data.length - subscribers.length,
+        nextCursor: null,
+        serverDate,
+      };
+    }
     if (typeof next !== 'string' || next === '') {
       throw new ProtocolError(ESP, 'has_more is true but next_cursor is missing');
     }
@@ -141,11 +171,25 @@ export class BeehiivClient implements EspClient {
       subscribers,
       skipped: data.length - subscribers.length,
       nextCursor: encodeCursor(ESP, { list, cursor: next } satisfies BeehiivCursor),
+      serverDate,
     };
   }
 
-  streamSubscribers(credentials: EspCredentials, cursor: string | null = null) {
-    return streamPages((c) => this.fetchPage(credentials, c), cursor);
+  streamSubscribers(
+    credentials: EspCredentials,
+    cursor: string | null = null,
+    options: PassOptions = {},
+  ) {
+    return streamPages((c) => this.fetchPage(credentials, c, options), cursor);
+  }
+
+  private async countStatus(credentials: EspCredentials, status: string): Promise<number> {
+    const body = await this.get(credentials.apiKey, this.subscriptionsPath(credentials), {
+      limit: 1,
+      status,
+      include_total: 'true',
+    });
+    return readCount(ESP, pagination(body, 'total_results'), 'total_results');
   }
 
   private subscriptionsPath(credentials: EspCredentials): string {
@@ -154,15 +198,32 @@ export class BeehiivClient implements EspClient {
   }
 
   private async get(apiKey: string, path: string, query?: Record<string, QueryValue>) {
+    return (await this.getWithDate(apiKey, path, query)).body;
+  }
+
+  /**
+   * Every call takes from the key's budget, which follows beehiiv's RateLimit-* headers;
+   * `background` (a sync's pages) leaves part of it to live calls.
+   */
+  private async getWithDate(
+    apiKey: string,
+    path: string,
+    query?: Record<string, QueryValue>,
+    priority: EspCallPriority = 'interactive',
+  ) {
     const key = usableApiKey(ESP, apiKey);
     const authorization = `Bearer ${key}`;
-    const body = await this.http.getJson(this.baseUrl, {
+    const response = await this.http.get(this.baseUrl, {
       path,
       query,
       headers: { authorization },
       secrets: [key, authorization],
+      budget: { credential: key, kind: 'api-key', priority },
     });
-    return readObject(ESP, body, 'response body');
+    return {
+      body: readObject(ESP, response.body, 'response body'),
+      serverDate: response.serverDate,
+    };
   }
 }
 

@@ -5,6 +5,7 @@ const page = (n: number, last = 3): SubscriberPage => ({
   subscribers: [],
   skipped: 0,
   nextCursor: n < last ? `c${n + 1}` : null,
+  serverDate: null,
 });
 const pageNumber = (cursor: string | null) => (cursor === null ? 1 : Number(cursor.slice(1)));
 

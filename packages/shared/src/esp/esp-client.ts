@@ -1,11 +1,33 @@
 import type { EspType } from '../entities/esp-connection.entity';
 import type { SubscriberStatus } from '../entities/subscriber.entity';
+import type { EspCredentialKind } from './budget/esp-rate-budget';
 import { EspError, NotFoundError } from './esp-errors';
 
 export interface EspCredentials {
   apiKey: string;
   /** beehiiv publication id, Mailchimp list id; optional for Kit (the account is its one list). */
   publicationId?: string;
+  /**
+   * Kit only: `oauth` when `apiKey` is an OAuth access token (sent as Bearer, with the larger
+   * OAuth request budget). Default `api-key`; the product stores API keys only today.
+   */
+  kind?: EspCredentialKind;
+}
+
+/**
+ * How a vendor lets a pass fetch only what changed: `timestamp` (Mailchimp since_last_changed),
+ * `date` (Kit updated_after, day granularity); null when it cannot (beehiiv: every pass is full).
+ */
+export type EspChangeFilter = 'timestamp' | 'date';
+
+export interface PassOptions {
+  /**
+   * Only subscribers changed (or added) since then: an incremental pass. The client widens it by
+   * what the vendor's filter needs (a day for Kit's dates, minutes of clock skew for Mailchimp);
+   * null or absent: every subscriber. A resumed pass must give the value it started with: its
+   * cursor names it, and a cursor of another pass is an InvalidCursorError.
+   */
+  changedSince?: Date | null;
 }
 
 /** A publication (beehiiv), list (Mailchimp) or account (Kit) the key can see. */
@@ -13,10 +35,12 @@ export interface EspList {
   id: string;
   name: string;
   /**
-   * The vendor's headline number for the list: beehiiv active subscriptions, Mailchimp
-   * `stats.member_count`, Kit all subscribers.
+   * Subscribers a complete sync stores: every status our model has (active, unsubscribed,
+   * bounced), for every ESP alike (`countSyncable`). What the synced list will hold.
    */
   subscriberCount: number;
+  /** Every subscriber the ESP holds for the list, statuses we do not sync included. */
+  total: number;
 }
 
 /**
@@ -45,6 +69,8 @@ export interface SubscriberPage {
   skipped: number;
   /** Where the next page starts; save it to resume. `null`: this page ends a complete pass. */
   nextCursor: string | null;
+  /** The ESP's clock when it answered (its Date header); null when it did not say. */
+  serverDate: Date | null;
 }
 
 /**
@@ -53,6 +79,8 @@ export interface SubscriberPage {
  */
 export interface EspClient {
   readonly espType: EspType;
+  /** The vendor's change filter, or null: incremental passes are impossible (beehiiv). */
+  readonly changeFilter: EspChangeFilter | null;
   /** Every publication/list the key can see, with names and subscriber counts. */
   listPublications(apiKey: string): Promise<EspList[]>;
   /** Checks the key and the publication id; never throws an `EspError`, returns it. */
@@ -63,12 +91,22 @@ export interface EspClient {
    */
   countSubscribers(credentials: EspCredentials): Promise<number>;
   /**
+   * The subscribers a complete pass stores: those whose vendor status maps to one of ours, so
+   * the number the synced list will hold (a few cheap calls: one per status where needed).
+   */
+  countSyncable(credentials: EspCredentials): Promise<number>;
+  /**
    * One page from `cursor` (null: the beginning). Subscribers whose vendor status maps to none
    * of ours are left out and counted in `skipped`: beehiiv validating, pending, needs_attention
    * and paused; Kit inactive; Mailchimp pending, transactional and archived. A cursor that is
-   * not this client's (another ESP, list or format version) is an `InvalidCursorError`.
+   * not this client's (another ESP, list, format version or `changedSince`) is an
+   * `InvalidCursorError`. Pages are `background` calls of the request budget.
    */
-  fetchPage(credentials: EspCredentials, cursor: string | null): Promise<SubscriberPage>;
+  fetchPage(
+    credentials: EspCredentials,
+    cursor: string | null,
+    options?: PassOptions,
+  ): Promise<SubscriberPage>;
   /**
    * Pages from `cursor` to the end of the list. The next page is requested while the caller
    * handles the current one (still one request at a time), so network and storage overlap.
@@ -76,6 +114,7 @@ export interface EspClient {
   streamSubscribers(
     credentials: EspCredentials,
     cursor?: string | null,
+    options?: PassOptions,
   ): AsyncGenerator<SubscriberPage, void, undefined>;
 }
 

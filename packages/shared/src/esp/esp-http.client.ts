@@ -2,6 +2,13 @@ import { EspCallMetrics } from './esp-call-metrics';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { EspType } from '../entities/esp-connection.entity';
 import {
+  EspCallPriority,
+  EspCredentialKind,
+  EspRateBudget,
+  NO_BUDGET_GRANT,
+  UNLIMITED_BUDGET,
+} from './budget/esp-rate-budget';
+import {
   EspError,
   InvalidCredentialsError,
   NotFoundError,
@@ -33,6 +40,11 @@ export interface EspHttpOptions {
   /** Clock for RateLimit-Reset / HTTP-date Retry-After (default Date.now). */
   now?: () => number;
   logger?: EspLogger;
+  /**
+   * The per-credential request budget every attempt (retries included) takes from before it is
+   * sent (default none: tests, scripts and benchmarks that build clients directly).
+   */
+  budget?: EspRateBudget;
 }
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined;
@@ -44,6 +56,15 @@ export interface EspRequest {
   headers: Record<string, string>;
   /** Strings that must never reach an error or a log line: the key, the auth header value. */
   secrets: readonly string[];
+  /** Whose budget the request takes from (`EspHttpOptions.budget`); none when absent. */
+  budget?: { credential: string; kind: EspCredentialKind; priority: EspCallPriority };
+}
+
+/** A 2xx JSON answer and the ESP's clock when it sent it (its Date header). */
+export interface EspJsonResponse {
+  body: unknown;
+  /** The answer's Date header; null when missing or unreadable. */
+  serverDate: Date | null;
 }
 
 /** When a 429 gives no hint, this is what the caller is told to wait: the vendors' windows are 1 min. */
@@ -92,13 +113,25 @@ export class EspHttpClient {
 
   /** GET `baseUrl + path`, parsed as JSON; throws an `EspError` for anything but a 2xx JSON body. */
   async getJson(baseUrl: string, request: EspRequest): Promise<unknown> {
+    return (await this.get(baseUrl, request)).body;
+  }
+
+  /** As `getJson`, with the ESP's clock: what an incremental sync's watermark is taken from. */
+  async get(baseUrl: string, request: EspRequest): Promise<EspJsonResponse> {
     const url = buildUrl(baseUrl, request.path, request.query);
     const where = `GET ${request.path}`;
     const scrub = (text: string) => redact(text, request.secrets);
+    const budget = this.options.budget ?? UNLIMITED_BUDGET;
 
     for (let attempt = 0; ; attempt++) {
+      // Every attempt is a request the vendor counts; a budget that is used up for longer than
+      // the wait bound throws RateLimitedError here, before anything is sent.
+      const grant = request.budget
+        ? await budget.acquire({ esp: this.espType, ...request.budget })
+        : NO_BUDGET_GRANT;
       const started = Date.now();
       const result = await this.send(url, request.headers);
+      await grant.release(result.kind === 'response' ? result.headers : null);
       this.metrics.attempt(
         this.espType,
         request.path,
@@ -116,7 +149,9 @@ export class EspHttpClient {
       }
 
       const { status, headers, text } = result;
-      if (status >= 200 && status < 300) return this.parse(text, where, status);
+      if (status >= 200 && status < 300) {
+        return { body: this.parse(text, where, status), serverDate: httpDate(headers) };
+      }
 
       const detail = scrub(`${where}: HTTP ${status}${vendorMessage(text)}`);
       if (status === 429) {
@@ -281,6 +316,13 @@ function vendorMessage(text: string): string {
   if (!message) return '';
   const short = message.replace(/\s+/g, ' ').trim().slice(0, VENDOR_MESSAGE_MAX);
   return ` (${short})`;
+}
+
+/** The Date header (RFC 9110 IMF-fixdate, second precision), or null. */
+function httpDate(headers: Headers): Date | null {
+  const value = headers.get('date');
+  const at = value ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(at) ? new Date(at) : null;
 }
 
 function tries(attempt: number): string {

@@ -1,15 +1,23 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { EspRequestBudgets } from './budget/esp-request-budgets';
 import { EspClientRegistry, EspSettings, createEspClientRegistry } from './esp-client.registry';
 
-/** Provides the `EspClientRegistry`, built from the validated configuration. */
+/**
+ * Provides the `EspClientRegistry`, built from the validated configuration, whose every call
+ * takes from the fleet-wide request budgets (`EspRequestBudgets`).
+ */
 @Global()
 @Module({
   providers: [
+    EspRequestBudgets,
     {
       provide: EspClientRegistry,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<Required<EspSettings>, true>) =>
+      inject: [ConfigService, EspRequestBudgets],
+      useFactory: (
+        config: ConfigService<Required<EspSettings>, true>,
+        budgets: EspRequestBudgets,
+      ) =>
         createEspClientRegistry(
           {
             BEEHIIV_API_URL: config.get('BEEHIIV_API_URL', { infer: true }),
@@ -19,10 +27,10 @@ import { EspClientRegistry, EspSettings, createEspClientRegistry } from './esp-c
             ESP_MAX_RETRIES: config.get('ESP_MAX_RETRIES', { infer: true }),
             ESP_MAX_INLINE_WAIT_MS: config.get('ESP_MAX_INLINE_WAIT_MS', { infer: true }),
           },
-          { logger: new Logger('EspHttpClient') },
+          { logger: new Logger('EspHttpClient'), budget: budgets.budget },
         ),
     },
   ],
-  exports: [EspClientRegistry],
+  exports: [EspClientRegistry, EspRequestBudgets],
 })
 export class EspModule {}

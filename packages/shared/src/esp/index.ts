@@ -1,4 +1,5 @@
 export * from './beehiiv.client';
+export * from './budget';
 export * from './esp-client';
 export * from './esp-client.registry';
 export * from './esp-cursor';

@@ -4,7 +4,7 @@ import { KitClient } from './kit.client';
 
 /**
  * The Kit client against the fake: the exact requests it sends (so drift from Kit's API shows
- * up here) and the quirks only Kit has (the account is the list; status=all; has_next_page).
+ * up here) and the quirks only Kit has (the account is the list; a listing per state; has_next_page).
  */
 const KEY = 'kit_contract_key_1234';
 const ACCOUNT_ID = '4242';
@@ -27,6 +27,9 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 beforeEach(() => server.clearRequests());
 
+const STATE_ORDER = ['active', 'cancelled', 'bounced', 'complained', 'inactive'];
+const order = (status: unknown) => STATE_ORDER.indexOf(String(status));
+
 async function all(): Promise<EspSubscriber[]> {
   const out: EspSubscriber[] = [];
   for await (const page of client.streamSubscribers({ apiKey: KEY })) out.push(...page.subscribers);
@@ -34,24 +37,42 @@ async function all(): Promise<EspSubscriber[]> {
 }
 
 describe('Kit contract', () => {
-  it('pages subscribers with X-Kit-Api-Key, per_page=1000, status=all and after=end_cursor', async () => {
+  it('pages state by state with X-Kit-Api-Key, per_page=1000 and after=end_cursor; include=canceled_at with status=cancelled', async () => {
     await all();
-    const first = { per_page: '1000', status: 'all' };
-    expect(server.requests).toEqual([
-      expect.objectContaining({ method: 'GET', path: '/subscribers', query: first }),
-      expect.objectContaining({
-        path: '/subscribers',
-        query: { ...first, after: expect.any(String) },
-      }),
-      expect.objectContaining({
-        path: '/subscribers',
-        query: { ...first, after: expect.any(String) },
-      }),
+    const statuses = server.requests.map((r) => r.query.status);
+    // Each state in order, each listed to its end before the next begins.
+    expect([...new Set(statuses)]).toEqual([
+      'active',
+      'cancelled',
+      'bounced',
+      'complained',
+      'inactive',
     ]);
-    for (const request of server.requests) {
+    expect(statuses).toEqual([...statuses].sort((a, b) => order(a) - order(b)));
+    server.requests.forEach((request, i) => {
+      const continues = i > 0 && statuses[i - 1] === request.query.status;
+      expect(request).toMatchObject({ method: 'GET', path: '/subscribers' });
+      expect(request.query).toEqual({
+        per_page: '1000',
+        status: request.query.status,
+        ...(request.query.status === 'cancelled' ? { include: 'canceled_at' } : {}),
+        ...(continues ? { after: expect.any(String) } : {}),
+      });
       expect(request.headers['x-kit-api-key']).toBe(KEY);
       expect(request.headers.authorization).toBeUndefined();
       expect(JSON.stringify([request.path, request.query])).not.toContain(KEY);
+    });
+    // The active state holds most of the list: more than one page of it.
+    expect(statuses.filter((status) => status === 'active').length).toBeGreaterThan(1);
+  });
+
+  it('gives cancelled subscribers the date they unsubscribed (canceled_at)', async () => {
+    const subscribers = await all();
+    const cancelled = subscribers.filter((s) => s.metadata.state === 'cancelled');
+    expect(cancelled.length).toBeGreaterThan(0);
+    for (const s of cancelled) expect(s.unsubscribedAt).toBeInstanceOf(Date);
+    for (const s of subscribers.filter((s) => s.metadata.state === 'active')) {
+      expect(s.unsubscribedAt).toBeNull();
     }
   });
 
@@ -75,11 +96,16 @@ describe('Kit contract', () => {
     ]);
   });
 
-  it('lists the account as the one list, counting every status', async () => {
+  it('lists the account as the one list, with its syncable and total counts', async () => {
     await expect(client.listPublications(KEY)).resolves.toEqual([
-      { id: ACCOUNT_ID, name: 'Ada Weekly', subscriberCount: 2_500 },
+      { id: ACCOUNT_ID, name: 'Ada Weekly', subscriberCount: 2_500, total: 2_500 },
     ]);
-    expect(server.requests.map((r) => r.path)).toEqual(['/account', '/subscribers']);
+    expect(server.requests.map((r) => [r.path, r.query.status])).toEqual([
+      ['/account', undefined],
+      ['/subscribers', 'all'],
+      ['/subscribers', 'all'],
+      ['/subscribers', 'inactive'],
+    ]);
   });
 });
 

@@ -90,9 +90,39 @@ describe('KitClient.fetchPage', () => {
     },
   });
 
-  it('ends the pass on has_next_page false, even though end_cursor is still there', async () => {
+  it('ends a state on has_next_page false, even though end_cursor is still there', async () => {
     answer(page(false, 'WzEwMDBd'));
-    expect((await client.fetchPage({ apiKey: 'kit-key-1' }, null)).nextCursor).toBeNull();
+    const active = await client.fetchPage({ apiKey: 'kit-key-1' }, null);
+    // The next state's listing starts from its beginning.
+    expect(active.nextCursor).toBe(encodeCursor('kit', { status: 'cancelled' }));
+  });
+
+  it('ends the pass after the last state (inactive) has no next page', async () => {
+    const fetchMock = answer(page(false, 'WzEwMDBd'));
+    const last = encodeCursor('kit', { status: 'inactive' });
+    expect((await client.fetchPage({ apiKey: 'kit-key-1' }, last)).nextCursor).toBeNull();
+    expect(fetchMock).toHaveBeenCalledWith(
+      expect.not.stringContaining('after='),
+      expect.anything(),
+    );
+  });
+
+  it('asks for canceled_at only in the status=cancelled listing', async () => {
+    const fetchMock = answer(page(false, 'x'), page(false, 'y'));
+    await client.fetchPage({ apiKey: 'kit-key-1' }, null);
+    await client.fetchPage({ apiKey: 'kit-key-1' }, encodeCursor('kit', { status: 'cancelled' }));
+    const [active, cancelled] = fetchMock.mock.calls.map(([url]) => new URL(url as string));
+    expect(active.searchParams.get('status')).toBe('active');
+    expect(active.searchParams.has('include')).toBe(false);
+    expect(cancelled.searchParams.get('status')).toBe('cancelled');
+    expect(cancelled.searchParams.get('include')).toBe('canceled_at');
+  });
+
+  it('refuses a cursor of the earlier all-states format (the pass restarts)', async () => {
+    const earlier = encodeCursor('kit', { after: 'WzEwMDBd' });
+    await expect(client.fetchPage({ apiKey: 'kit-key-1' }, earlier)).rejects.toThrow(
+      'the cursor is malformed',
+    );
   });
 
   it('continues after end_cursor while has_next_page is true', async () => {
@@ -115,7 +145,7 @@ describe('KitClient.fetchPage', () => {
 
   it('refuses has_next_page with the same end_cursor it was given', async () => {
     answer(page(true, 'same'));
-    const stuck = encodeCursor('kit', { after: 'same' });
+    const stuck = encodeCursor('kit', { status: 'active', after: 'same' });
     await expect(client.fetchPage({ apiKey: 'kit-key-1' }, stuck)).rejects.toThrow(
       'end_cursor did not advance',
     );

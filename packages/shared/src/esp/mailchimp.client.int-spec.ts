@@ -102,24 +102,34 @@ describe('Mailchimp contract', () => {
     ]);
   });
 
-  it('lists every list with its member_count', async () => {
-    const subscribed = (id: string) =>
-      [...server.subscribers('mailchimp', id)].filter((s) => s.status === 'active').length;
+  it('lists every list with its syncable (subscribed, unsubscribed, cleaned) and total counts', async () => {
+    const counts = (id: string) => {
+      const all = [...server.subscribers('mailchimp', id)];
+      return {
+        subscriberCount: all.filter((s) => s.status !== 'other').length,
+        total: all.length,
+      };
+    };
     await expect(client.listPublications(KEY)).resolves.toEqual([
-      { id: 'f00dcafe01', name: 'Main list', subscriberCount: subscribed('f00dcafe01') },
-      { id: 'f00dcafe02', name: 'Side list', subscriberCount: subscribed('f00dcafe02') },
+      { id: 'f00dcafe01', name: 'Main list', ...counts('f00dcafe01') },
+      { id: 'f00dcafe02', name: 'Side list', ...counts('f00dcafe02') },
     ]);
-    expect(server.requests).toEqual([
+    expect(server.requests[0]).toEqual(
       expect.objectContaining({
         dc: 'us6',
         path: '/lists',
-        query: {
-          count: '1000',
-          offset: '0',
-          fields: 'lists.id,lists.name,lists.stats.member_count,total_items',
-        },
+        query: { count: '1000', offset: '0', fields: 'lists.id,lists.name,total_items' },
       }),
-    ]);
+    );
+    // Then each list counted member by status, one cheap request per status.
+    expect(server.requests.slice(1).map((r) => [r.path, r.query.status ?? 'any'])).toEqual(
+      ['f00dcafe01', 'f00dcafe02'].flatMap((id) =>
+        ['any', 'subscribed', 'unsubscribed', 'cleaned'].map((status) => [
+          `/lists/${id}/members`,
+          status,
+        ]),
+      ),
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import {
   EspList,
   EspSubscriber,
   EspValidation,
+  PassOptions,
   SubscriberPage,
   requirePublicationId,
   streamPages,
@@ -12,6 +13,7 @@ import {
 } from './esp-client';
 import { decodeCursor, encodeCursor } from './esp-cursor';
 import { InvalidCredentialsError, InvalidCursorError } from './esp-errors';
+import type { EspCallPriority } from './budget/esp-rate-budget';
 import { EspHttpClient, EspHttpOptions, QueryValue, usableApiKey } from './esp-http.client';
 import {
   Json,
@@ -44,9 +46,20 @@ const CONSUMED = ['id', 'email_address', 'status', '_links'];
 /** Per-member `_links` roughly doubles a page's size and tells us nothing. */
 const EXCLUDED_FIELDS = '_links,members._links';
 
+/** The member statuses a sync stores (pending, transactional and archived are left out). */
+const SYNCABLE_STATUSES = ['subscribed', 'unsubscribed', 'cleaned'];
+/**
+ * An incremental pass asks for changes since the watermark minus this: the watermark is the
+ * Date of an answer (whole seconds, from a front end whose clock may differ from the one that
+ * stamps last_changed). Members seen again are absorbed by the unchanged-row check.
+ */
+const SINCE_OVERLAP_MS = 5 * 60_000;
+
 interface MailchimpCursor {
   list: string;
   offset: number;
+  /** The `since_last_changed` of an incremental pass; absent for a full pass. */
+  since?: string;
 }
 
 /**
@@ -57,6 +70,7 @@ interface MailchimpCursor {
  */
 export class MailchimpClient implements EspClient {
   readonly espType = ESP;
+  readonly changeFilter = 'timestamp';
   private readonly http: EspHttpClient;
 
   /** @param baseUrl may contain `{dc}`, replaced by the key's data centre. */
@@ -73,18 +87,24 @@ export class MailchimpClient implements EspClient {
       const body = await this.get(apiKey, '/lists', {
         count: MAILCHIMP_PAGE_SIZE,
         offset,
-        fields: 'lists.id,lists.name,lists.stats.member_count,total_items',
+        fields: 'lists.id,lists.name,total_items',
       });
       const page = readArray(ESP, body.lists, 'lists');
-      page.forEach((item, i) => {
+      for (const [i, item] of page.entries()) {
         const list = readObject(ESP, item, `lists[${i}]`);
-        const stats = isJson(list.stats) ? list.stats : {};
+        const id = readId(ESP, list.id, `lists[${i}].id`);
+        // Counted member by status, as countSyncable does: `stats.member_count` is subscribed only.
+        const [total, subscriberCount] = await Promise.all([
+          this.countSubscribers({ apiKey, publicationId: id }),
+          this.countSyncable({ apiKey, publicationId: id }),
+        ]);
         lists.push({
-          id: readId(ESP, list.id, `lists[${i}].id`),
+          id,
           name: readString(ESP, list.name, `lists[${i}].name`),
-          subscriberCount: typeof stats.member_count === 'number' ? stats.member_count : 0,
+          subscriberCount,
+          total,
         });
-      });
+      }
       offset += page.length;
       if (page.length === 0 || offset >= readCount(ESP, body.total_items, 'total_items')) break;
     }
@@ -104,22 +124,42 @@ export class MailchimpClient implements EspClient {
     });
   }
 
-  async countSubscribers(credentials: EspCredentials): Promise<number> {
-    const body = await this.get(credentials.apiKey, this.membersPath(credentials), {
-      count: 1,
-      fields: 'total_items',
-    });
-    return readCount(ESP, body.total_items, 'total_items');
+  countSubscribers(credentials: EspCredentials): Promise<number> {
+    return this.countMembers(credentials);
   }
 
-  async fetchPage(credentials: EspCredentials, cursor: string | null): Promise<SubscriberPage> {
+  async countSyncable(credentials: EspCredentials): Promise<number> {
+    const counts = await Promise.all(
+      SYNCABLE_STATUSES.map((status) => this.countMembers(credentials, status)),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async fetchPage(
+    credentials: EspCredentials,
+    cursor: string | null,
+    options: PassOptions = {},
+  ): Promise<SubscriberPage> {
     const list = requirePublicationId(ESP, credentials);
-    const offset = cursor === null ? 0 : readCursor(cursor, list).offset;
-    const body = await this.get(credentials.apiKey, this.membersPath(credentials), {
-      count: MAILCHIMP_PAGE_SIZE,
-      offset,
-      exclude_fields: EXCLUDED_FIELDS,
-    });
+    const since = options.changedSince
+      ? new Date(options.changedSince.getTime() - SINCE_OVERLAP_MS).toISOString()
+      : undefined;
+    const from = cursor === null ? null : readCursor(cursor, list);
+    if (from && from.since !== since) {
+      throw new InvalidCursorError(ESP, 'the cursor belongs to a pass with another change filter');
+    }
+    const offset = from?.offset ?? 0;
+    const { body, serverDate } = await this.getWithDate(
+      credentials.apiKey,
+      this.membersPath(credentials),
+      {
+        count: MAILCHIMP_PAGE_SIZE,
+        offset,
+        exclude_fields: EXCLUDED_FIELDS,
+        since_last_changed: since,
+      },
+      'background',
+    );
 
     const members = readArray(ESP, body.members, 'members');
     const total = readCount(ESP, body.total_items, 'total_items');
@@ -131,32 +171,62 @@ export class MailchimpClient implements EspClient {
 
     const next = offset + members.length;
     const done = members.length === 0 || next >= total;
+    const state: MailchimpCursor =
+      since === undefined ? { list, offset: next } : { list, offset: next, since };
     return {
       subscribers,
       skipped: members.length - subscribers.length,
-      nextCursor: done ? null : encodeCursor(ESP, { list, offset: next } satisfies MailchimpCursor),
+      nextCursor: done ? null : encodeCursor(ESP, { ...state }),
+      serverDate,
     };
   }
 
-  streamSubscribers(credentials: EspCredentials, cursor: string | null = null) {
-    return streamPages((c) => this.fetchPage(credentials, c), cursor);
+  streamSubscribers(
+    credentials: EspCredentials,
+    cursor: string | null = null,
+    options: PassOptions = {},
+  ) {
+    return streamPages((c) => this.fetchPage(credentials, c, options), cursor);
+  }
+
+  private async countMembers(credentials: EspCredentials, status?: string): Promise<number> {
+    const body = await this.get(credentials.apiKey, this.membersPath(credentials), {
+      count: 1,
+      fields: 'total_items',
+      status,
+    });
+    return readCount(ESP, body.total_items, 'total_items');
   }
 
   private membersPath(credentials: EspCredentials): string {
     return `/lists/${encodeURIComponent(requirePublicationId(ESP, credentials))}/members`;
   }
 
+  /** `background` for a sync's pages, which leave part of the budget to live calls. */
   private async get(apiKey: string, path: string, query?: Record<string, QueryValue>) {
+    return (await this.getWithDate(apiKey, path, query)).body;
+  }
+
+  private async getWithDate(
+    apiKey: string,
+    path: string,
+    query?: Record<string, QueryValue>,
+    priority: EspCallPriority = 'interactive',
+  ) {
     const key = usableApiKey(ESP, apiKey);
     const token = Buffer.from(`subscribernest:${key}`).toString('base64');
     const authorization = `Basic ${token}`;
-    const body = await this.http.getJson(this.baseUrl.replaceAll('{dc}', dataCentre(key)), {
+    const response = await this.http.get(this.baseUrl.replaceAll('{dc}', dataCentre(key)), {
       path,
       query,
       headers: { authorization },
       secrets: [key, token, authorization],
+      budget: { credential: key, kind: 'api-key', priority },
     });
-    return readObject(ESP, body, 'response body');
+    return {
+      body: readObject(ESP, response.body, 'response body'),
+      serverDate: response.serverDate,
+    };
   }
 }
 
@@ -193,13 +263,12 @@ export function mapMailchimpMember(raw: unknown, where = 'member'): EspSubscribe
 }
 
 function readCursor(cursor: string, list: string): MailchimpCursor {
-  const state = decodeCursor(ESP, cursor, (s) =>
-    typeof s.list === 'string' && typeof s.offset === 'number' && Number.isSafeInteger(s.offset)
-      ? s.offset >= 0
-        ? { list: s.list, offset: s.offset }
-        : null
-      : null,
-  );
+  const state = decodeCursor(ESP, cursor, (s): MailchimpCursor | null => {
+    if (typeof s.list !== 'string' || typeof s.offset !== 'number') return null;
+    if (!Number.isSafeInteger(s.offset) || s.offset < 0) return null;
+    if (s.since === undefined) return { list: s.list, offset: s.offset };
+    return typeof s.since === 'string' ? { list: s.list, offset: s.offset, since: s.since } : null;
+  });
   if (state.list !== list) throw new InvalidCursorError(ESP, 'the cursor belongs to another list');
   return state;
 }

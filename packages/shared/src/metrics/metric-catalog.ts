@@ -100,6 +100,14 @@ export const METRICS = {
     labelNames: ['esp'],
     services: ['api', 'worker'],
   },
+  espBudgetWait: {
+    name: 'subscribernest_esp_budget_wait_seconds',
+    help: 'Time ESP calls waited in-process for their per-credential request budget, by ESP (only calls that waited)',
+    type: 'histogram',
+    labelNames: ['esp'],
+    services: ['api', 'worker'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
   outboxUnpublished: {
     name: 'subscribernest_outbox_unpublished',
     help: 'Outbox events not yet published to the queue, sampled',

@@ -11,6 +11,7 @@ import { AddUserDeletionStarted1796400000000 } from './1796400000000-add-user-de
 import { AddStripeBilling1796500000000 } from './1796500000000-add-stripe-billing';
 import { AddSyncRunSkippedRows1796600000000 } from './1796600000000-add-sync-run-skipped-rows';
 import { AddCorrelationIds1796650000000 } from './1796650000000-add-correlation-ids';
+import { AddIncrementalSync1796700000000 } from './1796700000000-add-incremental-sync';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   AddStripeBilling1796500000000,
   AddSyncRunSkippedRows1796600000000,
   AddCorrelationIds1796650000000,
+  AddIncrementalSync1796700000000,
 ];

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EspConnection, SyncCheckpoint } from '../entities/esp-connection.entity';
 import { OutboxEvent } from '../entities/outbox-event.entity';
-import { SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity';
+import { SyncMode, SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity';
 import { SyncRequestedEvent } from '../events/sync-requested.event';
 import { PageCounts, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
 import { fromStates } from './sync-run-transitions';
@@ -25,9 +25,20 @@ export interface SyncPass {
   startedAt: Date;
   /** Total time the run has waited on ESP rate limits so far. */
   rateLimitedMs: number;
+  /** Full or incremental: null until the run's first pass plans it (`planPass`). */
+  mode: SyncMode | null;
+  /** An incremental run's watermark: what changed since then is fetched. */
+  changedSince: Date | null;
   connection: Pick<
     EspConnection,
-    'id' | 'userId' | 'espType' | 'encryptedApiKey' | 'publicationId' | 'status'
+    | 'id'
+    | 'userId'
+    | 'espType'
+    | 'encryptedApiKey'
+    | 'publicationId'
+    | 'status'
+    | 'syncWatermark'
+    | 'lastFullSyncAt'
   >;
   /** Where this run's previous pass stopped; null for a pass from the beginning. */
   checkpoint: SyncCheckpoint | null;
@@ -93,6 +104,9 @@ export interface ScheduledPageOptions {
   /** Recorded on the runs created (the midnight fan-out passes its `cron_runs` id). */
   correlationId?: string;
 }
+
+/** How a run fetches: decided once, on its first pass, and kept by every later one. */
+export type SyncPlan = { mode: 'full' } | { mode: 'incremental'; changedSince: Date };
 
 /** What a page left out (subscriber-sanitizer.ts), stored with the page. */
 export interface PageSkips {
@@ -167,6 +181,8 @@ interface StartedRow {
   trigger: SyncTrigger;
   started_at: Date;
   rate_limited_ms: string;
+  mode: SyncMode | null;
+  changed_since: Date | null;
 }
 
 interface ConnectionRow {
@@ -177,6 +193,8 @@ interface ConnectionRow {
   publication_id: string;
   status: EspConnection['status'];
   sync_checkpoint: SyncCheckpoint | null;
+  sync_watermark: Date | null;
+  last_full_sync_at: Date | null;
 }
 
 /**
@@ -348,7 +366,8 @@ export class SyncRunLifecycle {
                   started_at = COALESCE(started_at, now()), heartbeat_at = now(),
                   error_message = NULL
             WHERE id = $1 AND esp_connection_id = $2 AND status = ANY($3::varchar[])
-            RETURNING pass_token, passes, user_id, trigger, started_at, rate_limited_ms`,
+            RETURNING pass_token, passes, user_id, trigger, started_at, rate_limited_ms, mode,
+                      changed_since`,
           [runId, connectionId, fromStates('startPass')],
         ),
       );
@@ -358,7 +377,8 @@ export class SyncRunLifecycle {
       }
 
       const [connection] = await manager.query<ConnectionRow[]>(
-        `SELECT id, user_id, esp_type, encrypted_api_key, publication_id, status, sync_checkpoint
+        `SELECT id, user_id, esp_type, encrypted_api_key, publication_id, status, sync_checkpoint,
+                sync_watermark, last_full_sync_at
            FROM esp_connections WHERE id = $1`,
         [connectionId],
       );
@@ -390,6 +410,8 @@ export class SyncRunLifecycle {
           trigger: run.trigger,
           startedAt: run.started_at,
           rateLimitedMs: Number(run.rate_limited_ms),
+          mode: run.mode,
+          changedSince: run.changed_since,
           connection: {
             id: connection.id,
             userId: connection.user_id,
@@ -397,11 +419,44 @@ export class SyncRunLifecycle {
             encryptedApiKey: connection.encrypted_api_key,
             publicationId: connection.publication_id,
             status: connection.status,
+            syncWatermark: connection.sync_watermark,
+            lastFullSyncAt: connection.last_full_sync_at,
           },
           checkpoint,
         },
       };
     });
+  }
+
+  /**
+   * Records how the run fetches, once (fenced): the first pass of a run plans it, every later
+   * pass (a resume after a crash or a 429, an admin's retry) finds the plan on the run and keeps
+   * it, so a resumed incremental pass asks for the same changes its cursor was made for. Returns
+   * the pass with the plan the run holds.
+   */
+  async planPass(pass: SyncPass, plan: SyncPlan): Promise<SyncPass> {
+    const rows = rowsOf<{ mode: SyncMode; changed_since: Date | null }>(
+      await this.dataSource.query(
+        `UPDATE sync_runs
+            SET mode = COALESCE(mode, $3), changed_since = CASE WHEN mode IS NULL THEN $4::timestamptz
+                                                           ELSE changed_since END
+          WHERE id = $1 AND pass_token = $2 AND status = 'running'
+          RETURNING mode, changed_since`,
+        [
+          pass.runId,
+          pass.token,
+          plan.mode,
+          plan.mode === 'incremental' ? plan.changedSince.toISOString() : null,
+        ],
+      ),
+    );
+    if (rows.length === 0) {
+      throw new PassLostError(
+        pass.runId,
+        (await this.runState(this.dataSource.manager, pass.runId)).status,
+      );
+    }
+    return { ...pass, mode: rows[0].mode, changedSince: rows[0].changed_since };
   }
 
   /**
@@ -420,7 +475,12 @@ export class SyncRunLifecycle {
       const counts = await upsertSubscriberPage(manager, pass.connectionId, rows);
       // A skipped subscriber still counts as seen: the copy an earlier sync stored stays, rather
       // than being removed as gone from the list.
-      const seen = [...rows.map((row) => row.externalId), ...skipped.seenExternalIds];
+      // Seen ids serve the removal of ghosts at the end of a full pass; an incremental pass
+      // removes nothing, so it does not keep them.
+      const seen =
+        pass.mode === 'incremental'
+          ? []
+          : [...rows.map((row) => row.externalId), ...skipped.seenExternalIds];
       if (seen.length > 0) {
         await manager.query(
           `INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
@@ -476,11 +536,15 @@ export class SyncRunLifecycle {
 
   /**
    * The end of a complete pass, in one transaction: the fenced transition to `success` (refused
-   * unless the stored checkpoint is this run's and reached the end of the list), then ghosts (the
-   * connection's subscribers the run did not see) deleted, the seen ids dropped, the connection
-   * `synced`, and today's (UTC) subscriber-count snapshot of the connection written.
+   * unless the stored checkpoint is this run's and reached the end of the list), then, for a full
+   * pass only, ghosts (the connection's subscribers the run did not see) deleted and the seen ids
+   * dropped; the connection `synced` with its watermark advanced to the ESP's clock at the pass's
+   * start (and, for a full pass, `last_full_sync_at`), and today's (UTC) subscriber-count
+   * snapshot of the connection written. An incremental pass never removes anything: what left the
+   * ESP is only known to a full pass.
    */
   finish(pass: SyncPass): Promise<FinishedRun> {
+    const full = pass.mode !== 'incremental';
     return this.dataSource.transaction(async (manager) => {
       const finished = rowsOf<{ created_count: number; updated_count: number }>(
         await manager.query(
@@ -506,13 +570,16 @@ export class SyncRunLifecycle {
         }
         throw new PassLostError(pass.runId, state.status);
       }
-      const [, removed] = await manager.query<[unknown, number]>(
-        `DELETE FROM subscribers s
-          WHERE s.esp_connection_id = $1
-            AND NOT EXISTS (SELECT 1 FROM sync_seen_subscribers seen
-                             WHERE seen.sync_run_id = $2 AND seen.external_id = s.external_id)`,
-        [pass.connectionId, pass.runId],
-      );
+      let removed = 0;
+      if (full) {
+        [, removed] = await manager.query<[unknown, number]>(
+          `DELETE FROM subscribers s
+            WHERE s.esp_connection_id = $1
+              AND NOT EXISTS (SELECT 1 FROM sync_seen_subscribers seen
+                               WHERE seen.sync_run_id = $2 AND seen.external_id = s.external_id)`,
+          [pass.connectionId, pass.runId],
+        );
+      }
       await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
       const [{ count }] = await manager.query<{ count: number }[]>(
         `SELECT count(*)::int AS count FROM subscribers WHERE esp_connection_id = $1`,
@@ -522,11 +589,16 @@ export class SyncRunLifecycle {
         `UPDATE sync_runs SET subscriber_count = $2, removed_count = $3 WHERE id = $1`,
         [pass.runId, count, removed],
       );
+      // The watermark: the ESP's clock at the pass's first page (in the checkpoint), so the
+      // next incremental pass asks for everything that changed while this one ran.
       await manager.query(
         `UPDATE esp_connections SET sync_status = 'synced', last_synced_at = now(),
+                sync_watermark = COALESCE((sync_checkpoint->>'espClockAt')::timestamptz,
+                                          sync_watermark),
+                last_full_sync_at = CASE WHEN $2::boolean THEN now() ELSE last_full_sync_at END,
                 sync_checkpoint = NULL, updated_at = now()
           WHERE id = $1`,
-        [pass.connectionId],
+        [pass.connectionId, full],
       );
       await manager.query(
         `INSERT INTO subscriber_count_snapshots (user_id, esp_connection_id, day, subscriber_count)

@@ -2,8 +2,10 @@ import { ApiProperty } from '@nestjs/swagger';
 import {
   SKIP_REASONS,
   SkipReason,
+  SYNC_MODES,
   SYNC_RUN_STATUSES,
   SYNC_TRIGGERS,
+  SyncMode,
   SyncRun,
   SyncRunStatus,
   SyncTrigger,
@@ -25,6 +27,17 @@ export class SyncRunDto {
 
   @ApiProperty({ enum: SYNC_TRIGGERS })
   trigger: SyncTrigger;
+
+  @ApiProperty({
+    enum: SYNC_MODES,
+    nullable: true,
+    description:
+      '`full`: every subscriber fetched, and those gone from the ESP removed; `incremental`: ' +
+      'only those changed since the last complete sync (Mailchimp, Kit; nothing removed). ' +
+      'The first sync and one every SYNC_FULL_PASS_EVERY_DAYS are full; beehiiv syncs always ' +
+      'are. Null until the run starts',
+  })
+  mode: SyncMode | null;
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   startedAt: string | null;
@@ -77,6 +90,7 @@ export class SyncRunDto {
       espConnectionId: run.espConnectionId,
       status: run.status,
       trigger: run.trigger,
+      mode: run.mode,
       startedAt: run.startedAt?.toISOString() ?? null,
       completedAt: run.completedAt?.toISOString() ?? null,
       subscriberCount: run.subscriberCount,
