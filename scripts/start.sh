@@ -34,7 +34,7 @@ mkdir -p var/log
 pids=()
 stop_all() {
   [ "${#pids[@]}" -gt 0 ] || return 0
-  say "start: stopping api, worker and fake ESP"
+  say "start: stopping the api, the worker$([ "${USE_REAL_ESPS:-0}" = 1 ] || echo ' and the fake ESP')"
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
   pids=()

@@ -2,6 +2,8 @@
 // worker writes the email as an .eml file when SMTP_URL is unset), connect the fake beehiiv
 // publication, read its live subscriber count, sync it through the worker and read the synced
 // subscribers back and export them. Prints no secret.
+// With USE_REAL_ESPS=1 the connection is the real ESP account named by DEMO_ESP_TYPE,
+// DEMO_ESP_API_KEY and DEMO_PUBLICATION_ID; without a key the demo stops after signing in.
 const { readdirSync, readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 const { FAKE_ESP_DEMO_KEYS } = require('@subscribernest/testkit');
@@ -9,6 +11,18 @@ const { FAKE_ESP_DEMO_KEYS } = require('@subscribernest/testkit');
 const API = process.env.API_URL;
 const MAIL_DIR = process.env.MAIL_DIR;
 const EMAIL = 'demo@example.com';
+
+/** What the demo connects: the fake's demo publication, or the real account it was given. */
+function demoConnection() {
+  if (process.env.USE_REAL_ESPS !== '1') {
+    return { espType: 'beehiiv', apiKey: FAKE_ESP_DEMO_KEYS.beehiiv, publicationId: 'pub_demo' };
+  }
+  const apiKey = process.env.DEMO_ESP_API_KEY;
+  if (!apiKey) return null;
+  const espType = process.env.DEMO_ESP_TYPE || 'beehiiv';
+  const publicationId = process.env.DEMO_PUBLICATION_ID || undefined;
+  return { espType, apiKey, ...(publicationId ? { publicationId } : {}) };
+}
 
 async function call(method, path, body, token) {
   const response = await fetch(`${API}${path}`, {
@@ -62,25 +76,35 @@ async function main() {
   const token = signedIn.body.token;
   console.log(`POST /auth/verify-code -> ${signedIn.status}, user ${signedIn.body.user.email}`);
 
-  const connect = () =>
-    call(
-      'POST',
-      '/esp-connections',
-      { espType: 'beehiiv', apiKey: FAKE_ESP_DEMO_KEYS.beehiiv, publicationId: 'pub_demo' },
-      token,
+  const demo = demoConnection();
+  if (demo === null) {
+    const all = await call('GET', '/esp-connections', undefined, token);
+    console.log(`GET /esp-connections -> ${all.status}, ${all.body.length} connection(s)`);
+    console.log(
+      '   USE_REAL_ESPS=1 without DEMO_ESP_API_KEY: connect a real account with ' +
+        'DEMO_ESP_TYPE=beehiiv|kit|mailchimp DEMO_ESP_API_KEY=... DEMO_PUBLICATION_ID=... ' +
+        '(the publication or list id; optional for Kit)',
     );
+    return;
+  }
+  const connect = () => call('POST', '/esp-connections', demo, token);
   let connection = await connect();
   if (connection.status === 409) {
     // An earlier demo's connection: possibly from another checkout sharing this database, whose
     // .env held other keys (its stored key and addresses would not decrypt here). Start afresh.
     const all = await call('GET', '/esp-connections', undefined, token);
-    const earlier = all.body.find((c) => c.publicationId === 'pub_demo');
+    const earlier = all.body.find(
+      (c) =>
+        c.espType === demo.espType &&
+        (!demo.publicationId || c.publicationId === demo.publicationId),
+    );
     const removed = await call('DELETE', `/esp-connections/${earlier.id}`, undefined, token);
     console.log(`DELETE /esp-connections/:id (an earlier demo's) -> ${removed.status}`);
     connection = await connect();
   }
   if (connection.status !== 201) {
-    throw new Error(`POST /esp-connections answered ${connection.status}`);
+    const reason = connection.body && connection.body.message ? `: ${connection.body.message}` : '';
+    throw new Error(`POST /esp-connections answered ${connection.status}${reason}`);
   }
   const id = connection.body.id;
   console.log(

@@ -9,6 +9,7 @@ import {
   SubscriberPage,
   requirePublicationId,
   streamPages,
+  sumOfStatusCounts,
   runValidation,
 } from './esp-client';
 import { decodeCursor, encodeCursor } from './esp-cursor';
@@ -115,11 +116,8 @@ export class BeehiivClient implements EspClient {
     return this.countStatus(credentials, 'all');
   }
 
-  async countSyncable(credentials: EspCredentials): Promise<number> {
-    const counts = await Promise.all(
-      SYNCABLE_STATUSES.map((status) => this.countStatus(credentials, status)),
-    );
-    return counts.reduce((sum, n) => sum + n, 0);
+  countSyncable(credentials: EspCredentials): Promise<number> {
+    return sumOfStatusCounts(SYNCABLE_STATUSES, (status) => this.countStatus(credentials, status));
   }
 
   async fetchPage(

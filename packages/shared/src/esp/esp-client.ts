@@ -141,6 +141,15 @@ export async function* streamPages(
   }
 }
 
+/** The sum of one count per status, asked at once (a vendor with a count filter per status). */
+export async function sumOfStatusCounts(
+  statuses: readonly string[],
+  count: (status: string) => Promise<number>,
+): Promise<number> {
+  const counts = await Promise.all(statuses.map(count));
+  return counts.reduce((sum, n) => sum + n, 0);
+}
+
 /** Runs a credentials check, returning the typed error instead of throwing it. */
 export async function runValidation(
   check: () => Promise<{ publicationId: string; publicationName: string }>,

@@ -9,6 +9,7 @@ import {
   SubscriberPage,
   requirePublicationId,
   streamPages,
+  sumOfStatusCounts,
   runValidation,
 } from './esp-client';
 import { decodeCursor, encodeCursor } from './esp-cursor';
@@ -128,11 +129,8 @@ export class MailchimpClient implements EspClient {
     return this.countMembers(credentials);
   }
 
-  async countSyncable(credentials: EspCredentials): Promise<number> {
-    const counts = await Promise.all(
-      SYNCABLE_STATUSES.map((status) => this.countMembers(credentials, status)),
-    );
-    return counts.reduce((sum, n) => sum + n, 0);
+  countSyncable(credentials: EspCredentials): Promise<number> {
+    return sumOfStatusCounts(SYNCABLE_STATUSES, (status) => this.countMembers(credentials, status));
   }
 
   async fetchPage(
