@@ -66,6 +66,7 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
       EMAIL_OUTBOX_DIR: mailDir,
       LOG_LEVEL: 'info',
       CRONS_ENABLED: 'true',
+      SYNC_REAPER_INTERVAL_MS: '1000',
     });
     // One trusted proxy in front: its X-Request-Id becomes the request's id.
     api = await harness.startApi({ TRUST_PROXY: '1', LOG_LEVEL: 'info' });
@@ -183,6 +184,34 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
       .logLines<{ req?: { id?: string } }>()
       .filter((line) => line.req?.id === REQUEST_ID);
     expect(apiLines.length).toBeGreaterThan(0);
+  });
+
+  it('counts a run the reaper fails (its job was lost) as a failed run, once', async () => {
+    const before = await scrape(workerMetricsUrl);
+    const owner = await harness.owner(LIST);
+    // A run accepted an hour ago whose job Redis no longer has: nothing will ever drive it.
+    const [run] = await harness.dataSource.query<{ id: string }[]>(
+      `INSERT INTO sync_runs (esp_connection_id, user_id, trigger, status, created_at)
+       VALUES ($1, $2, 'manual', 'queued', now() - interval '1 hour') RETURNING id`,
+      [owner.connectionId, owner.userId],
+    );
+    await waitFor(
+      async () => {
+        const [row] = await harness.dataSource.query<{ status: string }[]>(
+          `SELECT status FROM sync_runs WHERE id = $1`,
+          [run.id],
+        );
+        return row.status === 'failed';
+      },
+      { description: 'the reaper failing the lost run' },
+    );
+    // Later rounds find nothing more to fail: the count stays at one.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const after = await scrape(workerMetricsUrl);
+    const failed = { esp: 'beehiiv', outcome: 'failed' };
+    expect(sampleOf(after, METRICS.syncRuns.name, failed)).toBe(
+      sampleOf(before, METRICS.syncRuns.name, failed) + 1,
+    );
   });
 
   it('shows the outbox backlog while Redis is down, and its end after Redis is back', async () => {

@@ -295,7 +295,6 @@ export class SubscriberSyncService {
     what: string,
   ): Promise<UnrecoverableError> {
     const owned = await this.lifecycle.failPass(pass, failure);
-    if (owned) this.metrics.failed(pass);
     this.logger.warn(
       { ...this.fields(pass, job), error: describeJobError(error), recorded: owned },
       what,

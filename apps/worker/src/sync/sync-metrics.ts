@@ -1,10 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { counterOf, FinishedRun, histogramOf, METRICS, SyncPass } from '@subscribernest/shared';
+import {
+  counterOf,
+  EspType,
+  FinishedRun,
+  histogramOf,
+  METRICS,
+  SyncPass,
+  SyncRunLifecycle,
+} from '@subscribernest/shared';
 
 /**
- * The sync counters and histograms, fed by SubscriberSyncService where a run ends (succeeded:
- * after its fenced finish; failed: once its failure is recorded), so a run is counted once
- * however many passes or workers it took.
+ * The sync counters and histograms, fed where a run ends, so a run is counted once however many
+ * passes or workers it took: a success by SubscriberSyncService after its fenced finish, a
+ * failure by the lifecycle's failing write itself, whichever path failed the run (its pass, the
+ * job-failure hook, the reaper, an enqueue Redis refused).
  */
 @Injectable()
 export class SyncMetrics {
@@ -12,6 +21,10 @@ export class SyncMetrics {
   private readonly subscribers = counterOf(METRICS.syncSubscribers);
   private readonly duration = histogramOf(METRICS.syncDuration);
   private readonly rate = histogramOf(METRICS.syncRowsPerSecond);
+
+  constructor(lifecycle: SyncRunLifecycle) {
+    lifecycle.onRunFailed((esp) => this.failed(esp));
+  }
 
   succeeded(pass: SyncPass, counts: FinishedRun, now = Date.now()): void {
     const esp = pass.connection.espType;
@@ -26,7 +39,7 @@ export class SyncMetrics {
     this.rate.observe({ esp }, counts.subscriberCount / seconds);
   }
 
-  failed(pass: SyncPass): void {
-    this.runs.inc({ esp: pass.connection.espType, outcome: 'failed' });
+  private failed(esp: EspType): void {
+    this.runs.inc({ esp, outcome: 'failed' });
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { EspConnection, SyncCheckpoint } from '../entities/esp-connection.entity';
+import { EspConnection, EspType, SyncCheckpoint } from '../entities/esp-connection.entity';
 import { OutboxEvent } from '../entities/outbox-event.entity';
 import { SyncMode, SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity';
 import { SyncRequestedEvent } from '../events/sync-requested.event';
@@ -218,7 +218,18 @@ interface ConnectionRow {
  */
 @Injectable()
 export class SyncRunLifecycle {
+  private readonly failureObservers: ((espType: EspType) => void)[] = [];
+
   constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Calls `observer` once for every run this lifecycle fails, whichever path failed it (the pass,
+   * the job-failure hook, the reaper, an enqueue that Redis refused): the one place that sees
+   * every failure, for the worker's run metrics.
+   */
+  onRunFailed(observer: (espType: EspType) => void): void {
+    this.failureObservers.push(observer);
+  }
 
   /**
    * A manual sync (ARCHITECTURE §4), in one transaction: the run (queued), the connection marked
@@ -845,7 +856,7 @@ export class SyncRunLifecycle {
     failure: RunFailure,
     fence: { token: string | null; states: string[] },
   ): Promise<number> {
-    const rows = rowsOf<{ id: string }>(
+    const rows = rowsOf<{ id: string; esp_type: EspType }>(
       await this.dataSource.query(
         `WITH failed AS (
            UPDATE sync_runs SET status = 'failed', error_message = $2, completed_at = now(),
@@ -859,10 +870,11 @@ export class SyncRunLifecycle {
                 status = CASE WHEN $4::boolean AND c.status = 'active' THEN 'invalid'
                               ELSE c.status END
            FROM failed WHERE c.id = failed.esp_connection_id
-         RETURNING c.id`,
+         RETURNING c.id, c.esp_type`,
         [runIds, failure.reason, fence.token, failure.invalidCredentials === true, fence.states],
       ),
     );
+    for (const row of rows) this.failureObservers.forEach((observe) => observe(row.esp_type));
     return rows.length;
   }
 
