@@ -154,6 +154,23 @@ describe('subscriber export (real app, Postgres, Redis)', () => {
     expect(response.text).toContain(`"'=HYPERLINK(""http://evil"",""x"")"`);
   });
 
+  it('starts a CSV with a UTF-8 byte order mark for Excel only when asked (bom=true)', async () => {
+    const withBom = await alice
+      .get(`/esp-connections/${connectionId}/subscribers/export?format=csv&bom=true`)
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
+    const plain = await alice
+      .get(`/esp-connections/${connectionId}/subscribers/export?bom=false`)
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
+    const bytes = withBom.body as Buffer;
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(bytes.subarray(3).equals(plain.body as Buffer)).toBe(true);
+    expect((plain.body as Buffer)[0]).toBe(COLUMNS[0].charCodeAt(0));
+  });
+
   it('exports JSON: a streamed array of the rows, values untouched', async () => {
     const response = await exportOf(connectionId, 'json').expect(200);
     expectAttachment(
@@ -202,7 +219,7 @@ describe('subscriber export (real app, Postgres, Redis)', () => {
     expect(workbook.getWorksheet('Subscribers')!.rowCount).toBe(1);
   });
 
-  it('answers 400 for a bad format or id and 404 for an unknown connection', async () => {
+  it('answers 400 for a bad format, bom or id and 404 for an unknown connection', async () => {
     const bad = await exportOf(connectionId, 'pdf').expect(400);
     expect(bad.body).toMatchObject({
       fields: { format: ['format must be one of: csv, json, xlsx'] },
@@ -212,6 +229,12 @@ describe('subscriber export (real app, Postgres, Redis)', () => {
       .get(`/esp-connections/${connectionId}/subscribers/export?format=csv&x=1`)
       .expect(400);
     await alice.get('/esp-connections/42/subscribers/export').expect(400);
+    const badBom = await alice
+      .get(`/esp-connections/${connectionId}/subscribers/export?bom=yes`)
+      .expect(400);
+    expect(badBom.body).toMatchObject({ fields: { bom: ['bom must be true or false'] } });
+    const bomJson = await exportOf(connectionId, 'json&bom=true').expect(400);
+    expect(bomJson.body.message).toBe('bom=true applies to format=csv only');
     await exportOf(randomUUID(), 'csv').expect(404);
   });
 });

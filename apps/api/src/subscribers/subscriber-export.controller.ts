@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Query, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
   ApiBadRequestResponse,
@@ -88,7 +88,8 @@ export class SubscriberExportController {
       "(starting with = + - @) are prefixed with '. A user runs a few exports at a time " +
       '(EXPORT_MAX_PER_USER, the api a few in all: EXPORT_MAX_CONCURRENT); one more answers 429 ' +
       'with Retry-After. A client that reads nothing for EXPORT_IDLE_TIMEOUT_MS is cut off ' +
-      '(connection reset).',
+      '(connection reset). `bom=true` (CSV only) starts the file with a UTF-8 byte order mark ' +
+      'for Excel.',
   })
   @ApiProduces(...Object.values(EXPORT_CONTENT_TYPES))
   @ApiOkResponse({
@@ -101,7 +102,7 @@ export class SubscriberExportController {
       },
     },
   })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad id or format' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad id, format or bom' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such connection of the caller' })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
@@ -114,8 +115,12 @@ export class SubscriberExportController {
     @Query() query: ExportQueryDto,
     @Res() response: ServerResponse,
   ): Promise<void> {
-    const connection = await this.subscribers.connectionOf(user.id, id);
     const { format } = query;
+    const bom = query.bom === 'true';
+    if (bom && format !== 'csv') {
+      throw new BadRequestException('bom=true applies to format=csv only');
+    }
+    const connection = await this.subscribers.connectionOf(user.id, id);
     const fileName = exportFileName(
       connection.publicationName ?? connection.publicationId,
       format,
@@ -136,7 +141,7 @@ export class SubscriberExportController {
     // the download ends.
     source.cursor.once('close', () => slot.release());
     try {
-      await this.stream(response, source, format, fileName, audit);
+      await this.stream(response, source, { format, bom }, fileName, audit);
     } finally {
       // Already done by pipeline on every path it reached; this covers a throw before it.
       source.cursor.destroy();
@@ -168,7 +173,7 @@ export class SubscriberExportController {
   private async stream(
     response: ServerResponse,
     { cursor, decrypter }: ExportSource,
-    format: ExportFormat,
+    { format, bom }: { format: ExportFormat; bom: boolean },
     fileName: string,
     audit: ExportAudit,
   ): Promise<void> {
@@ -183,7 +188,7 @@ export class SubscriberExportController {
     if (response.socket?.destroyed) clientGone = true;
 
     const started = Date.now();
-    const formatter = exportFormatter(format);
+    const formatter = exportFormatter(format, { bom });
     for (const stage of [cursor, decrypter, formatter]) {
       stage.once('error', () => {
         if (!clientGone) failed = true;

@@ -116,9 +116,12 @@ class TextFormatter extends Transform {
   }
 }
 
-function csvFormatter(): Transform {
+/** U+FEFF, written first, as UTF-8 bytes EF BB BF: what tells Excel the file is UTF-8. */
+const UTF8_BOM = '\uFEFF';
+
+function csvFormatter(bom: boolean): Transform {
   return new TextFormatter(
-    csvLine(EXPORT_COLUMNS),
+    (bom ? UTF8_BOM : '') + csvLine(EXPORT_COLUMNS),
     (row) => csvLine(columnsOf(row)),
     () => '',
   );
@@ -241,11 +244,12 @@ class XlsxFormatter extends Duplex {
 /**
  * The stage that turns export rows (written in object mode) into the bytes of `format`, at the
  * pace its output is read. Meant for `pipeline(rows, exportFormatter(format), response)`.
+ * `bom`: a CSV that starts with a UTF-8 byte order mark (for Excel).
  */
-export function exportFormatter(format: ExportFormat): Duplex {
+export function exportFormatter(format: ExportFormat, options: { bom?: boolean } = {}): Duplex {
   switch (format) {
     case 'csv':
-      return csvFormatter();
+      return csvFormatter(options.bom === true);
     case 'json':
       return jsonFormatter();
     case 'xlsx':
