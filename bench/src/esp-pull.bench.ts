@@ -9,14 +9,15 @@
  * client's live heap after a full GC at 10% of the list against the same at the end: a client
  * that retains nothing per subscriber stays at ≈ 1.0 whatever the list size.
  *
- *   npm run bench                                   kit, 1,000,000 subscribers
- *   npm run bench -- --esp all --size 200000        every ESP
+ *   npm run bench -- esp-pull                       kit, 1,000,000 subscribers
+ *   npm run bench -- esp-pull --esp all --size 200000        every ESP
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEspClientRegistry, EspType } from '@subscribernest/shared';
 import { FAKE_ESP_DEMO_KEYS } from '@subscribernest/testkit';
+import { flag } from './bench-args';
 
 const ESPS: EspType[] = ['beehiiv', 'kit', 'mailchimp'];
 // The fake CLI's fixed demo keys (see packages/testkit/README.md).
@@ -37,11 +38,6 @@ interface PhaseResult {
   /** Live heap after a full GC: what the pull actually retains, free of GC timing noise. */
   heapAfterGcAtTenthMb: number;
   heapAfterGcAtEndMb: number;
-}
-
-function flag(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;

@@ -10,8 +10,8 @@
  * alone. Prints rows/s and peak RSS for both, api/raw throughput, and the api's peak RSS at the
  * large size over the small one: an export that streams stays ≈ 1.0 whatever the row count.
  *
- *   npm run bench:export                                      csv, 10,000 vs 100,000 rows
- *   npm run bench:export -- --format all --small 10000 --large 100000
+ *   npm run bench -- export                                     csv, 10,000 vs 100,000 rows
+ *   npm run bench -- export --format all --small 10000 --large 100000
  *
  * Needs Postgres and Redis (scripts/services.sh) and the api built (the npm script builds it).
  */
@@ -29,6 +29,7 @@ import {
   startService,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
+import { flag } from './bench-args';
 
 const FORMATS = ['csv', 'json', 'xlsx'] as const;
 type Format = (typeof FORMATS)[number];
@@ -48,11 +49,6 @@ interface ApiResult {
   seconds: number;
   idleRssMb: number;
   peakRssMb: number;
-}
-
-function flag(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;

@@ -11,8 +11,8 @@
  * incremental/full, and checks both connections then hold identical rows (the incremental result
  * is the full one).
  *
- *   npm run bench:incremental                               mailchimp, 1,000,000 subscribers
- *   npm run bench:incremental -- --esp kit --size 200000
+ *   npm run bench -- incremental                              mailchimp, 1,000,000 subscribers
+ *   npm run bench -- incremental --esp kit --size 200000
  *
  * Needs Postgres and Redis (scripts/services.sh) and the worker built (the npm script builds it).
  * The fake enforces no per-minute quota here and the worker's Kit budget is lifted, so the full
@@ -32,6 +32,7 @@ import {
   testSecrets,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
+import { flag } from './bench-args';
 
 type Esp = 'mailchimp' | 'kit';
 const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
@@ -49,11 +50,6 @@ interface RunResult {
   created: number;
   updated: number;
   removed: number;
-}
-
-function flag(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
 
 async function main(): Promise<void> {

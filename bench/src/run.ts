@@ -1,0 +1,86 @@
+/**
+ * The one entry point of every benchmark: `npm run bench -- <name> [options]`. Each benchmark
+ * runs as a child process of its own (it may start more), with the options after its name;
+ * `--help` prints what each one measures and takes, and runs nothing.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+interface Bench {
+  file: string;
+  measures: string;
+  options: string[];
+}
+
+export const BENCHES: Record<string, Bench> = {
+  'esp-pull': {
+    file: 'esp-pull.bench.js',
+    measures:
+      'our ESP clients pulling a list from the fake ESP against a raw fetch + JSON.parse loop ' +
+      '(subscribers/s, peak RSS, live heap at 10% and at the end)',
+    options: [
+      '--esp beehiiv|kit|mailchimp|all   (default kit)',
+      '--size N                          subscribers (default 1000000)',
+    ],
+  },
+  export: {
+    file: 'export.bench.js',
+    measures:
+      'GET …/subscribers/export through the built api against keyset SELECTs + decrypt ' +
+      '(rows/s, peak RSS at a small and a large list)',
+    options: [
+      '--format csv|json|xlsx|all        (default csv)',
+      '--small N --large N               list sizes (default 10000 and 100000)',
+    ],
+  },
+  incremental: {
+    file: 'incremental-sync.bench.js',
+    measures:
+      'an incremental re-sync with 1% of the list changed against a full pass, through the ' +
+      'built worker (requests, wall time, rows differing)',
+    options: [
+      '--esp mailchimp|kit               (default mailchimp)',
+      '--size N                          subscribers (default 1000000)',
+    ],
+  },
+};
+
+export function usage(only?: string): string {
+  const names = only ? [only] : Object.keys(BENCHES);
+  const lines = only ? [] : ['usage: npm run bench -- <name> [options]', '', 'benchmarks:'];
+  for (const name of names) {
+    const bench = BENCHES[name];
+    lines.push(`  ${name}: ${bench.measures}`);
+    for (const option of bench.options) lines.push(`      ${option}`);
+  }
+  lines.push(
+    '',
+    'Each prints its figures and the ratios against its raw baseline, measured in the same run.',
+    'Needs Postgres and Redis (npm run services); the npm script builds what the bench runs.',
+  );
+  return lines.join('\n');
+}
+
+function main(): void {
+  const [name, ...rest] = process.argv.slice(2);
+  if (name === undefined || name === '--help' || name === '-h') {
+    console.log(usage());
+    process.exit(name === undefined ? 1 : 0);
+  }
+  if (!(name in BENCHES)) {
+    console.error(`bench: no benchmark named "${name}"\n\n${usage()}`);
+    process.exit(2);
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(usage(name));
+    return;
+  }
+  const child = spawn(process.execPath, [join(__dirname, BENCHES[name].file), ...rest], {
+    stdio: 'inherit',
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward).on('SIGTERM', forward);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (require.main === module) main();
