@@ -1,5 +1,17 @@
+import { readFileSync } from 'node:fs';
+
 /** `--name value` from the command line, or `fallback` when it is absent or has no value. */
 export function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
+}
+
+/** Bytes as MB, one decimal. */
+export const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+/** A process's peak (VmHWM) and current (VmRSS) resident memory, in MB, from /proc. */
+export function rssOf(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peak: mb(kb('VmHWM') * 1024), now: mb(kb('VmRSS') * 1024) };
 }

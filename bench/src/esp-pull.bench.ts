@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEspClientRegistry, EspType } from '@subscribernest/shared';
 import { FAKE_ESP_DEMO_KEYS } from '@subscribernest/testkit';
-import { flag } from './bench-args';
+import { flag, mb } from './bench-args';
 
 const ESPS: EspType[] = ['beehiiv', 'kit', 'mailchimp'];
 // The fake CLI's fixed demo keys (see packages/testkit/README.md).
@@ -39,8 +39,6 @@ interface PhaseResult {
   heapAfterGcAtTenthMb: number;
   heapAfterGcAtEndMb: number;
 }
-
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 // ---------------------------------------------------------------------------------------------
 // Child: one phase.

@@ -17,7 +17,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EncryptionService, maskEmail, runMigrations } from '@subscribernest/shared';
@@ -29,7 +28,7 @@ import {
   startService,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
-import { flag } from './bench-args';
+import { flag, mb, rssOf } from './bench-args';
 
 const FORMATS = ['csv', 'json', 'xlsx'] as const;
 type Format = (typeof FORMATS)[number];
@@ -51,14 +50,7 @@ interface ApiResult {
   peakRssMb: number;
 }
 
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
 /** Peak and current resident memory of a process (Linux /proc), in MB. */
-function rssOf(pid: number): { peak: number; now: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { peak: mb(kb('VmHWM') * 1024), now: mb(kb('VmRSS') * 1024) };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Child: the raw baseline.

@@ -33,6 +33,13 @@ export const BENCHES: Record<string, Bench> = {
       '--small N --large N               list sizes (default 10000 and 100000)',
     ],
   },
+  fanout: {
+    file: 'fanout.bench.js',
+    measures:
+      'a manual midnight-sync tick through the built worker against raw BullMQ addBulk of the ' +
+      'same jobs (jobs/s, worker peak RSS at a small and a large number of connections)',
+    options: ['--small N --large N               connections (default 10000 and 100000)'],
+  },
   incremental: {
     file: 'incremental-sync.bench.js',
     measures:

@@ -34,6 +34,8 @@ import { SchedulersModule } from '../src/schedulers/schedulers.module';
 type SyncJob = PayloadOf<typeof JOB.syncPublication>;
 
 const CONNECTIONS = 10_000;
+/** More than one fan-out page (MIDNIGHT_SYNC_PAGE_SIZE), so a second page is written while the first is refused. */
+const FULL_REDIS_CONNECTIONS = 1_500;
 
 /**
  * One worker replica as far as crons go: its own Nest context, database pool and Redis
@@ -313,8 +315,8 @@ describe('midnight sync when Redis refuses the jobs', () => {
     );
     await sql.query(
       `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id, sync_status)
-       SELECT $1, 'beehiiv', 'v1.test.not-a-key', 'pub-' || g, 'synced' FROM generate_series(1, 25) AS g`,
-      [owner.id],
+       SELECT $1, 'beehiiv', 'v1.test.not-a-key', 'pub-' || g, 'synced' FROM generate_series(1, $2) AS g`,
+      [owner.id, FULL_REDIS_CONNECTIONS],
     );
     worker = await replica(
       serviceEnv({
@@ -346,7 +348,8 @@ describe('midnight sync when Redis refuses the jobs', () => {
     const runs = await sql.query<{ status: string; error_message: string }[]>(
       `SELECT status, error_message FROM sync_runs`,
     );
-    expect(runs).toHaveLength(25);
+    // Both pages: the one whose jobs Redis refused, and the next, written while it was refused.
+    expect(runs).toHaveLength(FULL_REDIS_CONNECTIONS);
     for (const run of runs) {
       expect(run.status).toBe('failed');
       expect(run.error_message).toMatch(/^Scheduled sync could not be queued: .*OOM/);
@@ -354,6 +357,6 @@ describe('midnight sync when Redis refuses the jobs', () => {
     const statuses = await sql.query<{ sync_status: string; n: number }[]>(
       `SELECT sync_status, count(*)::int AS n FROM esp_connections GROUP BY sync_status`,
     );
-    expect(statuses).toEqual([{ sync_status: 'error', n: 25 }]);
+    expect(statuses).toEqual([{ sync_status: 'error', n: FULL_REDIS_CONNECTIONS }]);
   });
 });

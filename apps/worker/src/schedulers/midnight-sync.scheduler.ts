@@ -7,6 +7,7 @@ import {
   isBillingEnabled,
   JOB,
   JobProducer,
+  ScheduledRunsPage,
   SyncRunLifecycle,
   UnfinishedSyncRun,
   WorkerEnv,
@@ -58,22 +59,27 @@ export class SyncSchedulerService extends ClaimedCron {
     return this.queueSyncs(claim);
   }
 
-  /** The fan-out of one claimed tick (scheduled, caught up or manual). */
+  /**
+   * The fan-out of one claimed tick (scheduled, caught up or manual). Page k+1's transaction runs
+   * while page k's `addBulk` does (Postgres and Redis work side by side), one page ahead at most,
+   * so memory stays at two pages.
+   */
   async queueSyncs(claim: CronClaim): Promise<CronTickOutcome> {
     const outcome: CronTickOutcome = { queued: 0, skipped: 0 };
     let unsubscribed = 0;
-    let after: string | null = null;
-    for (let pageNumber = 1; ; pageNumber++) {
-      const stop = this.ticks.stopReason(claim);
-      if (stop) {
-        throw new Error(`${stop} after ${outcome.queued} queued and ${outcome.skipped} skipped`);
-      }
-      const page = await this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE, {
-        requireSubscription: this.requireSubscription,
-        correlationId: claim.id,
-      });
+    let pending: Promise<ScheduledRunsPage> | null = this.createPage(null, claim);
+    for (let pageNumber = 1; pending !== null; pageNumber++) {
+      const page: ScheduledRunsPage = await pending;
+      pending = null;
       if (page.connections === 0) break;
-      if (page.runs.length > 0) await this.enqueue(page.runs, claim.id);
+      // A lost lease or a shutdown stops the tick before it writes another page.
+      const stop = this.ticks.stopReason(claim);
+      if (page.connections === MIDNIGHT_SYNC_PAGE_SIZE && !stop) {
+        pending = this.createPage(page.lastConnectionId, claim);
+        // Observed here; awaited below (or reconciled, if this page cannot be queued).
+        pending.catch(() => undefined);
+      }
+      if (page.runs.length > 0) await this.enqueue(page.runs, claim.id, pending);
       const created = page.runs.filter((run) => run.created).length;
       outcome.queued += created;
       outcome.skipped += page.runs.length - created + page.unsubscribed;
@@ -88,8 +94,9 @@ export class SyncSchedulerService extends ClaimedCron {
         },
         'midnight sync: page queued',
       );
-      if (page.connections < MIDNIGHT_SYNC_PAGE_SIZE) break;
-      after = page.lastConnectionId;
+      if (stop && page.connections === MIDNIGHT_SYNC_PAGE_SIZE) {
+        throw new Error(`${stop} after ${outcome.queued} queued and ${outcome.skipped} skipped`);
+      }
     }
     if (unsubscribed > 0) {
       this.logger.info(
@@ -100,8 +107,23 @@ export class SyncSchedulerService extends ClaimedCron {
     return outcome;
   }
 
-  /** `correlationId`: the tick's `cron_runs` id, on every log line of the syncs it caused. */
-  private async enqueue(runs: UnfinishedSyncRun[], correlationId: string): Promise<void> {
+  private createPage(after: string | null, claim: CronClaim): Promise<ScheduledRunsPage> {
+    return this.runs.createScheduledPage(after, MIDNIGHT_SYNC_PAGE_SIZE, {
+      requireSubscription: this.requireSubscription,
+      correlationId: claim.id,
+    });
+  }
+
+  /**
+   * `correlationId`: the tick's `cron_runs` id, on every log line of the syncs it caused. When the
+   * jobs cannot be added, this page's new runs fail saying why, and so do those of the page being
+   * written meanwhile (`next`), which would otherwise wait for a job until the reaper found them.
+   */
+  private async enqueue(
+    runs: UnfinishedSyncRun[],
+    correlationId: string,
+    next: Promise<ScheduledRunsPage> | null,
+  ): Promise<void> {
     try {
       await this.producer.addBulk(
         JOB.syncPublication,
@@ -117,7 +139,10 @@ export class SyncSchedulerService extends ClaimedCron {
       );
     } catch (error) {
       const reason = `could not be queued: ${describeJobError(error)}`;
-      const created = runs.filter((run) => run.created).map((run) => run.syncRunId);
+      const written = next ? await next.then((page) => page.runs).catch(() => []) : [];
+      const created = [...runs, ...written]
+        .filter((run) => run.created)
+        .map((run) => run.syncRunId);
       await this.runs.reconcileUnqueued(created, { reason: `Scheduled sync ${reason}` });
       throw new Error(`midnight sync jobs ${reason}`);
     }
