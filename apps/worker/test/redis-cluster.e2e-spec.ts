@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { freePort, RedisCluster, redisClusterUnsupported, waitFor } from '@subscribernest/testkit';
+import {
+  freePort,
+  RedisCluster,
+  redisClusterUnsupported,
+  ServiceProcess,
+  waitFor,
+} from '@subscribernest/testkit';
 import { SyncProcessHarness } from './support/sync-process';
 
 const API_ENTRY = resolve(__dirname, '../../api/dist/main.js');
@@ -29,6 +35,8 @@ describe('Redis Cluster: api and worker processes on three local masters', () =>
   let harness: SyncProcessHarness;
   let apiUrl: string;
   let workerHealthUrl: string;
+  let worker: ServiceProcess;
+  let api: ServiceProcess;
 
   beforeAll(async () => {
     skip = await redisClusterUnsupported();
@@ -42,8 +50,11 @@ describe('Redis Cluster: api and worker processes on three local masters', () =>
     const opsPort = await freePort();
     workerHealthUrl = `http://127.0.0.1:${opsPort}/health`;
     // A fast sweeper: the outage test waits for it to publish what the api could not.
-    await harness.startWorker({ OPS_PORT: String(opsPort), OUTBOX_SWEEP_INTERVAL_MS: '500' });
-    ({ url: apiUrl } = await harness.startApi());
+    worker = await harness.startWorker({
+      OPS_PORT: String(opsPort),
+      OUTBOX_SWEEP_INTERVAL_MS: '500',
+    });
+    ({ api, url: apiUrl } = await harness.startApi());
   }, 90_000);
 
   afterAll(async () => {
@@ -105,6 +116,30 @@ describe('Redis Cluster: api and worker processes on three local masters', () =>
     } finally {
       client.disconnect();
     }
+  });
+
+  it("keeps the auth rate limits and the ESP request budgets in the cluster, in the queues' slot", async () => {
+    if (skip) return;
+    // Ten sign-in codes a minute per address (auth-policy.ts): the eleventh is refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const response = await fetch(`${apiUrl}/auth/send-code`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `rate-${i}@example.com` }),
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([...Array(10).fill(200), 429]);
+
+    const slotPort = await cluster.portOfKey(harness.queues.prefix);
+    const throttler = await cluster.keys(`${harness.queues.prefix}:throttler:*`);
+    const budgets = await cluster.keys(`${harness.queues.prefix}:esp-budget:*`);
+    expect(throttler.length).toBeGreaterThan(0);
+    expect(budgets.length).toBeGreaterThan(0);
+    expect(new Set([...throttler, ...budgets].map((found) => found.port))).toEqual(
+      new Set([slotPort]),
+    );
   });
 
   it('fans a manual midnight tick out to each active connection once, however often it is asked', async () => {
@@ -188,5 +223,11 @@ describe('Redis Cluster: api and worker processes on three local masters', () =>
     await expectSynced(during, duringRun, LISTS.outage);
     const afterRun = await requestSync(after);
     await expectSynced(after, afterRun, LISTS.after);
+  });
+
+  it('stops both services cleanly on SIGTERM, closing their cluster connections', async () => {
+    if (skip) return;
+    expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(await api.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 });

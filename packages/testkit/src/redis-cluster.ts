@@ -112,6 +112,26 @@ export class RedisCluster {
     }
   }
 
+  /** Every key matching `pattern` on any running master, with the port of the master holding it. */
+  async keys(pattern: string): Promise<{ key: string; port: number }[]> {
+    const found: { key: string; port: number }[] = [];
+    for (const port of this.processes.keys()) {
+      const node = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+      try {
+        await node.connect();
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          found.push(...keys.map((key) => ({ key, port })));
+        } while (cursor !== '0');
+      } finally {
+        node.disconnect();
+      }
+    }
+    return found;
+  }
+
   /** Kills one master (SIGKILL: a crash; its AOF keeps every acknowledged write). */
   async kill(port: number): Promise<void> {
     const child = this.processes.get(port);
