@@ -34,7 +34,7 @@ export function parseRedisTarget(url: string): RedisTarget {
   let rest = value.slice(protocol.length + 2);
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
   if (/[/?#]/.test(rest)) {
-    throw new Error('a cluster URL takes no database, path or query (a cluster has only db 0)');
+    throw new Error('a cluster URL takes no database, path or query: a cluster has only db 0');
   }
   const at = rest.lastIndexOf('@');
   const credentials = at >= 0 ? rest.slice(0, at) : '';
