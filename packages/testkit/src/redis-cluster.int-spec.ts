@@ -1,35 +1,33 @@
-import { RedisCluster, redisClusterUnsupported } from './redis-cluster';
+import { clusterSuiteName, RedisCluster, redisClusterUnsupported } from './redis-cluster';
 
-describe('RedisCluster (three local masters)', () => {
-  let cluster: RedisCluster | undefined;
-  let skip: string | null = null;
+const UNSUPPORTED = redisClusterUnsupported();
 
-  beforeAll(async () => {
-    skip = await redisClusterUnsupported();
-    if (skip) {
-      console.warn(`skipped: ${skip}`);
-      return;
-    }
-    cluster = await RedisCluster.start();
-  }, 60_000);
+(UNSUPPORTED ? describe.skip : describe)(
+  clusterSuiteName('RedisCluster (three local masters)', UNSUPPORTED),
+  () => {
+    let cluster: RedisCluster;
 
-  afterAll(async () => {
-    await cluster?.destroy();
-  });
+    beforeAll(async () => {
+      cluster = await RedisCluster.start();
+    }, 60_000);
 
-  it('serves every slot, and a killed master comes back with its slots and data', async () => {
-    if (!cluster) return;
-    const client = cluster.client();
-    try {
-      await client.set('{t}:a', '1');
-      const port = await cluster.portOfKey('{t}:a');
-      await cluster.kill(port);
-      expect(cluster.nodes.find((node) => node.port === port)?.running).toBe(false);
-      await cluster.restart(port);
-      expect(await cluster.portOfKey('{t}:a')).toBe(port);
-      expect(await client.get('{t}:a')).toBe('1');
-    } finally {
-      client.disconnect();
-    }
-  }, 60_000);
-});
+    afterAll(async () => {
+      await cluster?.destroy();
+    });
+
+    it('serves every slot, and a killed master comes back with its slots and data', async () => {
+      const client = cluster.client();
+      try {
+        await client.set('{t}:a', '1');
+        const port = await cluster.portOfKey('{t}:a');
+        await cluster.kill(port);
+        expect(cluster.nodes.find((node) => node.port === port)?.running).toBe(false);
+        await cluster.restart(port);
+        expect(await cluster.portOfKey('{t}:a')).toBe(port);
+        expect(await client.get('{t}:a')).toBe('1');
+      } finally {
+        client.disconnect();
+      }
+    }, 60_000);
+  },
+);

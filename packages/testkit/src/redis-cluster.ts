@@ -1,4 +1,4 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,14 +17,15 @@ export interface RedisClusterNode {
 
 /**
  * Why this machine's Redis cannot run a local cluster (a `redis-server` older than 5, whose
- * `redis-cli` has no `--cluster create`), or null when it can: the cluster specs
- * skip with this one line. A missing `redis-server` is no reason to skip: RedisCluster.start then
- * fails saying so, as RedisServer does.
+ * `redis-cli` has no `--cluster create`), or null when it can. Synchronous, so a spec can pick
+ * `describe.skip` with the reason in its title: the one line the run prints for it. A missing
+ * `redis-server` is no reason to skip: RedisCluster.start then fails saying so, as RedisServer
+ * does.
  */
-export async function redisClusterUnsupported(): Promise<string | null> {
+export function redisClusterUnsupported(): string | null {
   let version: RegExpExecArray | null;
   try {
-    version = /v=(\d+)\.(\d+)/.exec((await run('redis-server', ['--version'])).stdout);
+    version = /v=(\d+)\.(\d+)/.exec(execFileSync('redis-server', ['--version']).toString());
   } catch {
     return null;
   }
@@ -32,6 +33,11 @@ export async function redisClusterUnsupported(): Promise<string | null> {
     return `redis-server ${version?.[0] ?? '(unknown version)'} cannot create a cluster (needs 5+)`;
   }
   return null;
+}
+
+/** A cluster spec's title: `name`, with why it is skipped when redisClusterUnsupported says so. */
+export function clusterSuiteName(name: string, unsupported = redisClusterUnsupported()): string {
+  return unsupported ? `${name} — skipped: ${unsupported}` : name;
 }
 
 /**
