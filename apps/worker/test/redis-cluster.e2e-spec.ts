@@ -41,6 +41,8 @@ const UNSUPPORTED = redisClusterUnsupported();
     let workerHealthUrl: string;
     let worker: ServiceProcess;
     let api: ServiceProcess;
+    /** An admin (the midnight tick's): Bull Board is checked through the outage. */
+    let admin: Owner;
 
     beforeAll(async () => {
       if (!existsSync(API_ENTRY)) throw new Error(`${API_ENTRY} is missing: build the api first`);
@@ -144,7 +146,7 @@ const UNSUPPORTED = redisClusterUnsupported();
     });
 
     it('fans a manual midnight tick out to each active connection once, however often it is asked', async () => {
-      const admin = await harness.owner(LISTS.nightly.id);
+      admin = await harness.owner(LISTS.nightly.id);
       await harness.dataSource.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [
         admin.userId,
       ]);
@@ -202,6 +204,15 @@ const UNSUPPORTED = redisClusterUnsupported();
         description: "the api's /health to report Redis down",
       });
 
+      // Bull Board's gate asks the queues' master, not any node: it refuses the board at once.
+      const board = await call<{ message: string }>(admin.token, 'GET', '/admin/queues/api/queues');
+      expect(board).toEqual({
+        status: 503,
+        body: expect.objectContaining({
+          message: 'Bull Board needs the job queue (Redis), which is unavailable; try again later',
+        }),
+      });
+
       // Accepted while the queue is unreachable: the outbox row waits for the sweeper.
       const duringRun = await requestSync(during);
       const [outbox] = await harness.dataSource.query<{ published: boolean }[]>(
@@ -220,6 +231,10 @@ const UNSUPPORTED = redisClusterUnsupported();
         timeoutMs: 30_000,
         description: "the api's /health to report Redis up again",
       });
+
+      expect((await call<unknown>(admin.token, 'GET', '/admin/queues/api/queues')).status).toBe(
+        200,
+      );
 
       await expectSynced(during, duringRun, LISTS.outage);
       const afterRun = await requestSync(after);
