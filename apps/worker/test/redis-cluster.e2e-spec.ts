@@ -40,6 +40,7 @@ const UNSUPPORTED = redisClusterUnsupported();
     let apiUrl: string;
     let workerHealthUrl: string;
     let api: ServiceProcess;
+    let worker: ServiceProcess;
     /** An admin (the midnight tick's): Bull Board is checked through the outage. */
     let admin: Owner;
 
@@ -50,7 +51,7 @@ const UNSUPPORTED = redisClusterUnsupported();
       const opsPort = await freePort();
       workerHealthUrl = `http://127.0.0.1:${opsPort}/health`;
       // A fast sweeper: the outage test waits for it to publish what the api could not.
-      await harness.startWorker({
+      worker = await harness.startWorker({
         OPS_PORT: String(opsPort),
         OUTBOX_SWEEP_INTERVAL_MS: '500',
       });
@@ -244,9 +245,27 @@ const UNSUPPORTED = redisClusterUnsupported();
         200,
       );
 
-      await expectSynced(during, duringRun, LISTS.outage);
-      const afterRun = await requestSync(after);
-      await expectSynced(after, afterRun, LISTS.after);
+      try {
+        await expectSynced(during, duringRun, LISTS.outage);
+        const afterRun = await requestSync(after);
+        await expectSynced(after, afterRun, LISTS.after);
+      } catch (error) {
+        // What the worker was doing, and whether the outbox row got out: the failure's context.
+        const [row] = await harness.dataSource.query<unknown[]>(
+          `SELECT published_at, publish_attempts, last_error FROM outbox_events
+            WHERE payload->>'syncRunId' = $1`,
+          [duringRun],
+        );
+        const log = worker
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('"level":4') || line.includes('"level":5'))
+          .slice(-15)
+          .join('\n');
+        throw new Error(
+          `${(error as Error).message}\noutbox row: ${JSON.stringify(row)}\nworker warnings:\n${log}`,
+        );
+      }
     }, 150_000);
 
     it('stops the api cleanly on SIGTERM after the restart, closing its cluster connections', async () => {
