@@ -3,6 +3,7 @@ export * from './esp-budgets';
 export * from './keys';
 export * from './ports';
 export * from './queues';
+export * from './redis-cluster';
 export * from './redis-server';
 export * from './service-env';
 export * from './service-process';

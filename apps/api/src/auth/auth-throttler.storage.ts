@@ -2,8 +2,8 @@ import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common'
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import { ApiEnv, producerRedisOptions, RedisErrorLog } from '@subscribernest/shared';
-import Redis from 'ioredis';
+import { ApiEnv, createRedisClient, RedisClient, RedisErrorLog } from '@subscribernest/shared';
+import { Cluster } from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -20,8 +20,9 @@ export function throttlerKeyPrefix(queuePrefix: string): string {
 
 /**
  * Storage of the auth routes' rate limits (@nestjs/throttler), shared by every api replica in
- * Redis (REDIS_URL, keys under `<QUEUE_PREFIX>:throttler:`), so a limit means the same with one
- * replica or ten.
+ * Redis (REDIS_URL, one server or a cluster, keys under `<QUEUE_PREFIX>:throttler:`: on a cluster
+ * the prefix's hash tag keeps each counter's two keys in one slot), so a limit means the same with
+ * one replica or ten.
  *
  * When Redis is unavailable it FAILS OPEN, onto this replica's memory, with a warning log: the
  * limit still holds per replica, but nobody is refused sign-in because of a cache outage. Why not
@@ -34,7 +35,7 @@ export function throttlerKeyPrefix(queuePrefix: string): string {
  */
 @Injectable()
 export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly shared: ThrottlerStorageRedisService;
   private readonly local = new ThrottlerStorageService();
   /** Since when checks have fallen back to memory; null while Redis answers. */
@@ -46,8 +47,7 @@ export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnA
     errors: RedisErrorLog,
     @InjectPinoLogger(AuthThrottlerStorage.name) private readonly logger: PinoLogger,
   ) {
-    this.redis = new Redis({
-      ...producerRedisOptions(config.get('REDIS_URL', { infer: true })),
+    this.redis = createRedisClient(config.get('REDIS_URL', { infer: true }), 'producer', {
       keyPrefix: throttlerKeyPrefix(config.get('QUEUE_PREFIX', { infer: true })),
       commandTimeout: THROTTLER_REDIS_TIMEOUT_MS,
       connectionName: 'api-throttler',
@@ -55,7 +55,11 @@ export class AuthThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnA
     });
     // Without a listener ioredis prints every connection error to stderr, outside the JSON logs.
     this.redis.on('error', errors.listener('auth rate limits'));
-    this.shared = new ThrottlerStorageRedisService(this.redis);
+    // The storage takes a server or a cluster (two constructor overloads, one behaviour).
+    this.shared =
+      this.redis instanceof Cluster
+        ? new ThrottlerStorageRedisService(this.redis)
+        : new ThrottlerStorageRedisService(this.redis);
   }
 
   /** Connects before the api takes requests, giving up (not failing) when Redis is down. */

@@ -3,13 +3,15 @@ import { ConfigService } from '@nestjs/config';
 import { DiscoveryService } from '@nestjs/core';
 import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
 import {
+  bullmqConnection,
+  closeRedisClient,
   describeJobError,
   QueueName,
   RedisErrorLog,
   WorkerEnv,
-  workerRedisOptions,
 } from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { assertEveryJobHasAHandler } from './job-handler-coverage';
 import { inJobLogContext } from './job-log-context';
@@ -41,6 +43,8 @@ const DEFAULT_DRAIN_SHARE = 0.8;
 @Injectable()
 export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private processors: QueueProcessor<QueueName>[] = [];
+  /** On a Redis Cluster, each worker's own `Cluster`: BullMQ never closes a connection it was given. */
+  private readonly clusters: Cluster[] = [];
   private started: Promise<void> = Promise.resolve();
 
   constructor(
@@ -125,6 +129,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
       clearTimeout(handBack);
     }
     await this.audit.drain();
+    await Promise.all(this.clusters.splice(0).map((cluster) => closeRedisClient(cluster)));
     this.logger.info({ queues: this.queues }, 'workers stopped');
   }
 
@@ -143,8 +148,12 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
       withOwnLock(job, token, lockDuration, () =>
         inJobLogContext(this.logger.logger, job, () => processor.process(job, token)),
       );
+    // One server: options, and BullMQ opens this worker's connections. A cluster: a `Cluster` of
+    // this worker's own (BullMQ duplicates it for the blocking connection), closed after it.
+    const connection = bullmqConnection(this.config.get('REDIS_URL', { infer: true }), 'worker');
+    if (connection instanceof Cluster) this.clusters.push(connection);
     return new Worker(processor.queue, process, {
-      connection: workerRedisOptions(this.config.get('REDIS_URL', { infer: true })),
+      connection,
       prefix: this.config.get('QUEUE_PREFIX', { infer: true }),
       autorun: false,
       concurrency: this.config.get(processor.concurrencySetting, { infer: true }),

@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
+  bullmqConnection,
+  closeRedisClient,
   DEFAULT_JOB_OPTIONS,
   EncryptionService,
+  isRedisClusterUrl,
   JOB,
   JobPayloads,
   QUEUE,
@@ -26,6 +29,7 @@ import {
   waitFor,
 } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { DataSource } from 'typeorm';
 
 type SyncData = JobPayloads[typeof JOB.syncPublication];
@@ -63,6 +67,8 @@ export class SyncProcessHarness {
     readonly encryption: EncryptionService,
     /** The Redis the services and the harness use (the shared one unless a test brings its own). */
     readonly redisUrl: string,
+    /** The harness's own connection to a cluster (BullMQ leaves a given connection open). */
+    private readonly cluster: Cluster | null = null,
   ) {}
 
   private readonly processes: ServiceProcess[] = [];
@@ -85,8 +91,10 @@ export class SyncProcessHarness {
       applicationName: HARNESS_APPLICATION_NAME,
     });
     await dataSource.initialize();
+    // A cluster through the services' own factory (BullMQ cannot build one from options).
+    const cluster = isRedisClusterUrl(redisUrl) ? bullmqConnection(redisUrl, 'producer') : null;
     const syncs = new Queue<SyncData>(QUEUE.subscriberSync, {
-      connection: { url: redisUrl },
+      connection: cluster ?? { url: redisUrl },
       prefix: queues.prefix,
       defaultJobOptions: DEFAULT_JOB_OPTIONS[QUEUE.subscriberSync],
     });
@@ -100,6 +108,7 @@ export class SyncProcessHarness {
       secrets,
       EncryptionService.fromSettings(secrets),
       redisUrl,
+      cluster instanceof Cluster ? cluster : null,
     );
   }
 
@@ -301,6 +310,7 @@ export class SyncProcessHarness {
   async close(): Promise<void> {
     await Promise.all(this.processes.map((process) => process.stop('SIGKILL')));
     await this.syncs.close();
+    if (this.cluster) await closeRedisClient(this.cluster);
     await this.dataSource.destroy();
     await this.fake.stop();
     await this.database.drop();

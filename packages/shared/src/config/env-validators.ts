@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import { parseKeyList, parseNamedKey, parseSecretKey } from '../encryption/encryption-keys';
+import { isHashTaggedPrefix, isRedisClusterUrl, parseRedisTarget } from '../redis/redis-target';
 import { parseGraceDays } from './grace-days';
 
 function fromParser(name: string, parse: (value: string) => unknown, options?: ValidationOptions) {
@@ -149,3 +150,70 @@ export const IsPort = (options?: ValidationOptions) =>
 /** Whole days from 1 to 365. */
 export const IsGraceDays = (options?: ValidationOptions) =>
   fromParser('isGraceDays', parseGraceDays, options);
+
+/** Why a `redis+cluster://` REDIS_URL is malformed, or null when it is not one or is sound. */
+function clusterUrlProblem(value: string): string | null {
+  if (!isRedisClusterUrl(value)) return null;
+  try {
+    parseRedisTarget(value);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const isSingleRedisUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return ['redis:', 'rediss:'].includes(url.protocol) && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * REDIS_URL: one server (`redis://`, `rediss://`), or a cluster named by seed nodes
+ * (`redis+cluster://host:port,host:port`, `rediss+cluster://` for TLS; parseRedisTarget).
+ */
+export const IsRedisUrl = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isRedisUrl',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          (isRedisClusterUrl(value) ? clusterUrlProblem(value) === null : isSingleRedisUrl(value)),
+        // The reason names a host:port at most, never the credentials.
+        defaultMessage: (args) => {
+          const value = String(args?.value ?? '');
+          return isRedisClusterUrl(value)
+            ? `${args?.property} must be redis+cluster://host:port,host:port[,…] ` +
+                `(${clusterUrlProblem(value)})`
+            : `${args?.property} must be a URL starting with redis:// or rediss://`;
+        },
+      },
+    },
+    options,
+  );
+
+/**
+ * QUEUE_PREFIX on a cluster (REDIS_URL `redis+cluster://…`): a hash tag, so every key of a queue
+ * hashes to one slot. Any prefix passes with one server.
+ */
+export const IsHashTaggedOnCluster = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isHashTaggedOnCluster',
+      validator: {
+        validate: (value: unknown, args) => {
+          const url = (args?.object as { REDIS_URL?: unknown }).REDIS_URL;
+          if (typeof url !== 'string' || !isRedisClusterUrl(url)) return true;
+          return typeof value === 'string' && isHashTaggedPrefix(value);
+        },
+        defaultMessage: (args) =>
+          `${args?.property} must be a Redis Cluster hash tag such as {sn} when REDIS_URL is a ` +
+          'redis+cluster:// URL: every key of a BullMQ queue has to hash to one slot',
+      },
+    },
+    options,
+  );

@@ -17,8 +17,10 @@ import { ESP_HTTP_DEFAULTS, EspSettings } from '../esp/esp-client.registry';
 import {
   IsEncryptionKeyList,
   IsGraceDays,
+  IsHashTaggedOnCluster,
   IsNamedEncryptionKey,
   IsPort,
+  IsRedisUrl,
   IsSecretKey,
   IsListenHost,
   isHttpsUrl,
@@ -77,14 +79,24 @@ export class SharedEnv implements EspSettings, EspBudgetSettings, BillingPriceSe
   @Max(200)
   DATABASE_POOL_SIZE = 10;
 
+  /**
+   * One Redis server (`redis://`, `rediss://` for TLS), or a Redis Cluster named by some of its
+   * nodes: `redis+cluster://[user:password@]host:port,host:port[,…]` (`rediss+cluster://` for
+   * TLS). A cluster needs a hash-tagged QUEUE_PREFIX.
+   */
   @trimmed()
-  @IsServiceUrl(['redis:', 'rediss:'])
+  @IsRedisUrl()
   REDIS_URL: string;
 
-  /** BullMQ key prefix: separates deployments (and test runs) sharing one Redis. */
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
-    message: 'QUEUE_PREFIX must be 1-64 letters, digits, _ or -',
+  /**
+   * Key prefix of every key we write (BullMQ's queues, throttler counters, ESP budgets): separates
+   * deployments (and test runs) sharing one Redis. On a Redis Cluster it must be a hash tag such
+   * as `{sn}`, so that every key of a queue lies in one slot (BullMQ's scripts touch many keys).
+   */
+  @Matches(/^[A-Za-z0-9_{}-]{1,64}$/, {
+    message: 'QUEUE_PREFIX must be 1-64 letters, digits, _, - or a {hash tag}',
   })
+  @IsHashTaggedOnCluster()
   QUEUE_PREFIX = 'sn';
 
   /** Attempts a sync job gets (a malformed page, a 5xx, a dropped connection each use one). */

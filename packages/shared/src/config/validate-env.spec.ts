@@ -37,6 +37,39 @@ describe('validateEnv', () => {
     expect(validateEnv(ApiEnv, valid()).PORT).toBe(4000);
   });
 
+  it('takes a Redis Cluster URL with a hash-tagged QUEUE_PREFIX', () => {
+    const env = validateEnv(WorkerEnv, {
+      ...valid(),
+      REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000',
+      QUEUE_PREFIX: '{sn}',
+    });
+    expect(env.REDIS_URL).toBe('redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
+    expect(env.QUEUE_PREFIX).toBe('{sn}');
+    // A hash tag is fine on one server too (the keys a cluster will have).
+    expect(validateEnv(ApiEnv, { ...valid(), QUEUE_PREFIX: '{sn}' }).QUEUE_PREFIX).toBe('{sn}');
+  });
+
+  it.each([
+    [
+      { REDIS_URL: 'redis+cluster://10.0.0.1:7000' },
+      'QUEUE_PREFIX must be a Redis Cluster hash tag such as {sn} when REDIS_URL is a ' +
+        'redis+cluster:// URL: every key of a BullMQ queue has to hash to one slot',
+    ],
+    [
+      { REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2', QUEUE_PREFIX: '{sn}' },
+      'REDIS_URL must be redis+cluster://host:port,host:port[,…] ("10.0.0.2" is not a host:port)',
+    ],
+    [
+      { REDIS_URL: 'redis+cluster://u:secret@10.0.0.1:7000/1', QUEUE_PREFIX: '{sn}' },
+      'REDIS_URL must be redis+cluster://host:port,host:port[,…] (a cluster URL takes no ' +
+        'database, path or query: a cluster has only db 0)',
+    ],
+  ])('refuses a cluster configuration with one line: %j', (overrides, message) => {
+    const error = problemsOf({ ...valid(), ...overrides }, WorkerEnv);
+    expect(error.problems).toEqual([message]);
+    expect(error.message).not.toContain('secret');
+  });
+
   it('defaults the outbox sweep interval to 5 s and reads overrides', () => {
     expect(validateEnv(WorkerEnv, valid()).OUTBOX_SWEEP_INTERVAL_MS).toBe(5_000);
     expect(

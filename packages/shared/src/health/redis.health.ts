@@ -1,24 +1,30 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import Redis from 'ioredis';
-import { redisOptionsFromUrl } from '../redis/redis-options';
+import { Cluster } from 'ioredis';
+import { createRedisClient, RedisClient } from '../redis/redis-client';
 
 const PING_TIMEOUT_MS = 2_000;
 
-/** Terminus indicator: Redis answers PING within a short timeout. */
+/**
+ * Terminus indicator: Redis answers PING within a short timeout. On a cluster the question is
+ * whether the node that holds our keys' slot (the hash-tagged QUEUE_PREFIX) answers, not any
+ * node: a keyed read goes there (following MOVED after a failover), where a PING would go to any.
+ */
 @Injectable()
 export class RedisHealthIndicator implements OnModuleDestroy {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
+  /** The key a cluster check reads (never written): it lies in the queues' slot. */
+  private readonly probeKey: string;
   /** The first connect, shared by every check that arrives while it is under way. */
   private connecting?: Promise<void>;
 
   constructor(
     private readonly indicator: HealthIndicatorService,
-    config: ConfigService<{ REDIS_URL: string }, true>,
+    config: ConfigService<{ REDIS_URL: string; QUEUE_PREFIX: string }, true>,
   ) {
-    this.client = new Redis({
-      ...redisOptionsFromUrl(config.get('REDIS_URL', { infer: true })),
+    this.probeKey = `${config.get('QUEUE_PREFIX', { infer: true }) ?? 'sn'}:health`;
+    this.client = createRedisClient(config.get('REDIS_URL', { infer: true }), 'probe', {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -34,7 +40,9 @@ export class RedisHealthIndicator implements OnModuleDestroy {
     try {
       await this.connected();
       const reply = await Promise.race([
-        this.client.ping(),
+        this.client instanceof Cluster
+          ? this.client.exists(this.probeKey).then(() => 'PONG')
+          : this.client.ping(),
         new Promise<never>((_, reject) =>
           setTimeout(() => reject(new Error('PING timed out')), PING_TIMEOUT_MS).unref(),
         ),

@@ -135,7 +135,10 @@ export class JobProducer implements OnModuleInit, BeforeApplicationShutdown {
       this.all.map((queue) =>
         this.call(queue.name as QueueName, 'PING', async (ready) => {
           const client = await ready.client;
-          await client.runCommand('ping', []);
+          // On a Redis Cluster a PING goes to any node: read one of the queue's keys instead,
+          // which goes to the master of the queue's slot, where the board's own calls go.
+          if (client.isCluster) await client.runCommand('exists', [ready.keys.meta]);
+          else await client.runCommand('ping', []);
         }),
       ),
     );

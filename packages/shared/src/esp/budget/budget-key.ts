@@ -16,6 +16,8 @@ export function budgetKey(
   credential: string,
 ): string {
   const digest = createHash('sha256').update(`${esp}\0${credential}`, 'utf8').digest('hex');
-  // The digest in braces is the Redis Cluster hash tag: a budget's keys share one slot.
+  // The digest in braces is the Redis Cluster hash tag: a budget's keys share one slot. On a
+  // cluster QUEUE_PREFIX is a hash tag itself (`{sn}`), and the first brace pair wins: every
+  // budget then lies in the queues' slot, which still keeps each script's keys together.
   return `${prefix}:esp-budget:${esp}:${kind}:{${digest.slice(0, 40)}}`;
 }

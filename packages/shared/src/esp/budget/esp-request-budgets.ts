@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import Redis from 'ioredis';
+import { createRedisClient } from '../../redis/redis-client';
 import { RedisErrorLog } from '../../redis/redis-error-log';
-import { producerRedisOptions } from '../../redis/redis-options';
 import { EspBudgetSettings } from './esp-budget-settings';
 import { EspBudgetWaitMetric } from './esp-budget-wait.metric';
 import { EspBudgetObserver, EspRateBudget, UNLIMITED_BUDGET } from './esp-rate-budget';
@@ -35,8 +34,7 @@ export class EspRequestBudgets implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     const logger = new Logger(EspRequestBudgets.name);
-    const redis = new Redis({
-      ...producerRedisOptions(url),
+    const redis = createRedisClient(url, 'producer', {
       commandTimeout: BUDGET_REDIS_TIMEOUT_MS,
       connectionName: 'esp-budgets',
       lazyConnect: true,

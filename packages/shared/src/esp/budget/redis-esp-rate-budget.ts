@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../redis/redis-client';
 import { RateLimitedError } from '../esp-errors';
 import { budgetKey } from './budget-key';
 import {
@@ -48,7 +48,7 @@ export interface BudgetLogger {
 
 export interface RedisEspRateBudgetOptions {
   /** Connected by the caller's module (`connect`) and closed with `close`. */
-  redis: Redis;
+  redis: RedisClient;
   /** The deployment's QUEUE_PREFIX: budgets of test runs sharing a Redis never meet. */
   prefix: string;
   settings: EspBudgetSettings;
@@ -73,7 +73,7 @@ export interface RedisEspRateBudgetOptions {
  * handled as they always were (EspHttpClient). A cache outage never stops syncs or live calls.
  */
 export class RedisEspRateBudget implements EspRateBudget {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxWaitMs: number;
   private readonly scripts = new Map<string, string>();
