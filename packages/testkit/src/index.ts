@@ -9,3 +9,4 @@ export * from './wait-for';
 export * from './fake-esp';
 export * from './fake-smtp';
 export * from './fake-stripe';
+export * from './tls';
