@@ -29,5 +29,10 @@ export function portFlag(name: string, value: string | undefined, fallback: numb
 }
 
 export function hostList(value: string | undefined, fallback: string[]): string[] {
-  return value === undefined ? fallback : value.split(',').map((h) => h.trim()).filter(Boolean);
+  return value === undefined
+    ? fallback
+    : value
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean);
 }

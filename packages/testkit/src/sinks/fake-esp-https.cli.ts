@@ -57,6 +57,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`fake-esp-https: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `fake-esp-https: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

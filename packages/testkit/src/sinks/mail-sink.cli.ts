@@ -89,6 +89,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`mail-sink: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+  process.stderr.write(
+    `mail-sink: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`,
+  );
   process.exit(1);
 });

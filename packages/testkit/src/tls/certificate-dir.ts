@@ -46,7 +46,10 @@ export function loadOrCreateCertificate(
 }
 
 /** Reads the certificate and key `loadOrCreateCertificate` wrote, waiting up to `timeoutMs`. */
-export async function readCertificate(dir: string, timeoutMs = 30_000): Promise<SelfSignedCertificate> {
+export async function readCertificate(
+  dir: string,
+  timeoutMs = 30_000,
+): Promise<SelfSignedCertificate> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

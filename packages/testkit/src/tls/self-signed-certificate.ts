@@ -76,9 +76,17 @@ export function createSelfSignedCertificate(
     0xa3,
     seq(
       // basicConstraints: critical, CA:TRUE (it signs itself and is its own anchor)
-      seq(oid('2.5.29.19'), tlv(0x01, Buffer.from([0xff])), octetString(seq(tlv(0x01, Buffer.from([0xff]))))),
+      seq(
+        oid('2.5.29.19'),
+        tlv(0x01, Buffer.from([0xff])),
+        octetString(seq(tlv(0x01, Buffer.from([0xff])))),
+      ),
       // keyUsage: critical, digitalSignature + keyCertSign
-      seq(oid('2.5.29.15'), tlv(0x01, Buffer.from([0xff])), octetString(tlv(0x03, Buffer.from([0x02, 0x84])))),
+      seq(
+        oid('2.5.29.15'),
+        tlv(0x01, Buffer.from([0xff])),
+        octetString(tlv(0x03, Buffer.from([0x02, 0x84]))),
+      ),
       // extendedKeyUsage: serverAuth
       seq(oid('2.5.29.37'), octetString(seq(oid('1.3.6.1.5.5.7.3.1')))),
       // subjectKeyIdentifier
