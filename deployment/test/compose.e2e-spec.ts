@@ -21,8 +21,8 @@ let available = false;
 beforeAll(async () => {
   available = await composeAvailable();
   if (!available) {
-    console.log(
-      'deployment: `docker compose version` failed, so the compose end-to-end test is skipped',
+    process.stderr.write(
+      'deployment: skipped the compose end-to-end test: `docker compose version` failed\n',
     );
   }
 });
