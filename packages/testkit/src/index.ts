@@ -11,3 +11,4 @@ export * from './wait-for';
 export * from './fake-esp';
 export * from './fake-smtp';
 export * from './fake-stripe';
+export * from './tls';

@@ -23,6 +23,13 @@ export interface FakeSmtpMessage {
 export interface FakeSmtpServerOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Listen address (default 127.0.0.1; 0.0.0.0 in a container). */
+  host?: string;
+  /**
+   * A certificate and key to offer STARTTLS with (clients with `requireTLS` need it). Without
+   * one the sink speaks plain SMTP only and refuses STARTTLS.
+   */
+  tls?: { cert: string; key: string };
 }
 
 export interface FakeSmtpServer {
@@ -62,8 +69,8 @@ function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
 }
 
 /**
- * A local SMTP sink that speaks real SMTP (smtp-server, plain text, no STARTTLS, any AUTH
- * accepted) and keeps every message parsed (mailparser), for tests and the demo. `failNext` makes
+ * A local SMTP sink that speaks real SMTP (smtp-server, plain text unless given a certificate
+ * for STARTTLS, any AUTH accepted) and keeps every message parsed (mailparser), for tests and the demo. `failNext` makes
  * it refuse messages, to exercise retries.
  */
 export const FakeSmtpServer = {
@@ -110,7 +117,9 @@ export const FakeSmtpServer = {
 
     const server = new SMTPServer({
       secure: false,
-      disabledCommands: ['STARTTLS'],
+      ...(options.tls
+        ? { key: options.tls.key, cert: options.tls.cert }
+        : { disabledCommands: ['STARTTLS'] }),
       authOptional: true,
       allowInsecureAuth: true,
       logger: false,
@@ -128,7 +137,7 @@ export const FakeSmtpServer = {
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
         server.off('error', reject);
         resolve();
       });

@@ -1,0 +1,2 @@
+export * from './certificate-dir';
+export * from './self-signed-certificate';
