@@ -333,8 +333,10 @@ describe('account deletion (real worker)', () => {
       // Marked started before the first batch: the api refuses a cancel from then on (409), and
       // even a request withdrawn behind its back would not stop the retry finishing the job.
       expect(startedAtCrash).toBeInstanceOf(Date);
-      expect(job.attemptsMade).toBe(2);
-      // The retried attempt deleted what the first one left, in batches of BATCH.
+      // The job ran again after the crash and that run deleted what the first one left, in
+      // batches of BATCH. (How it came to run again — BullMQ's retry, or its stalled-job check
+      // when the failing attempt's lock had lapsed on a loaded machine — does not matter, so the
+      // attempt count is not asserted.)
       expect(job.returnvalue.deleted.subscribers).toBe(leftAtCrash);
       expect(job.returnvalue.batches).toBeGreaterThan(Math.ceil(leftAtCrash / BATCH));
       expect(Object.values(await rowsOf(large)).every((n) => n === 0)).toBe(true);
