@@ -28,16 +28,22 @@ beforeAll(async () => {
 });
 
 describe('docker-compose.yml', () => {
-  it('refuses to render without ENCRYPTION_KEY, naming it (docker compose config)', async () => {
+  it('refuses to render without ENCRYPTION_KEY or HMAC_KEY, naming the one missing (docker compose config)', async () => {
     if (!available) return;
-    const config = execFileAsync(
-      'docker',
-      ['compose', '--env-file', emptyEnvFile(), '-f', COMPOSE_FILE, 'config', '-q'],
-      { cwd: REPO_ROOT, env: { ...process.env, ENCRYPTION_KEY: '', HMAC_KEY: '' } },
-    );
-    await expect(config).rejects.toMatchObject({
-      stderr: expect.stringMatching(/ENCRYPTION_KEY.*set ENCRYPTION_KEY in \.env/),
-    });
+    // One missing at a time: compose names whichever it interpolates first.
+    for (const [missing, set] of [
+      ['ENCRYPTION_KEY', 'HMAC_KEY'],
+      ['HMAC_KEY', 'ENCRYPTION_KEY'],
+    ]) {
+      const config = execFileAsync(
+        'docker',
+        ['compose', '--env-file', emptyEnvFile(), '-f', COMPOSE_FILE, 'config', '-q'],
+        { cwd: REPO_ROOT, env: { ...process.env, [missing]: '', [set]: 'set-for-this-check' } },
+      );
+      await expect(config).rejects.toMatchObject({
+        stderr: expect.stringMatching(new RegExp(`${missing}.*set ${missing} in \\.env`)),
+      });
+    }
   });
 
   it('renders the monitoring profile (Prometheus and Grafana provisioned from ops/)', async () => {
