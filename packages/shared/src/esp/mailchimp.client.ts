@@ -200,11 +200,11 @@ export class MailchimpClient implements EspClient {
     return `/lists/${encodeURIComponent(requirePublicationId(ESP, credentials))}/members`;
   }
 
-  /** `background` for a sync's pages, which leave part of the budget to live calls. */
   private async get(apiKey: string, path: string, query?: Record<string, QueryValue>) {
     return (await this.getWithDate(apiKey, path, query)).body;
   }
 
+  /** `background` for a sync's pages, which leave part of the budget to live calls. */
   private async getWithDate(
     apiKey: string,
     path: string,
