@@ -231,10 +231,15 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
       bounce: 10,
       remove: 20,
     });
+    // Only what is new or changed is encrypted: the rest is compared with what is stored first.
+    const encrypted = jest.spyOn(encryption, 'encryptMany');
+    const encryptedCount = () =>
+      encrypted.mock.calls.reduce((sum, [values]) => sum + values.length, 0);
     const second = await createRun(userId, connectionId);
     await enqueue(connectionId, second);
     const rerun = await finished(second, 120_000);
     const changed = new Set([...changes.unsubscribed, ...changes.bounced]);
+    expect(encryptedCount()).toBe(50 + changed.size);
     expect(rerun).toMatchObject({
       status: 'success',
       subscriber_count: 10_030,
@@ -260,6 +265,21 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
     }
     expect(untouched).toBe(10_000 - 20 - changed.size);
     for (const id of changes.removed) expect(before.has(id)).toBe(true);
+
+    // Nothing changed at the ESP: nothing is encrypted, nothing rewritten, nothing removed.
+    encrypted.mockClear();
+    const third = await createRun(userId, connectionId);
+    await enqueue(connectionId, third);
+    expect(await finished(third, 120_000)).toMatchObject({
+      status: 'success',
+      subscriber_count: 10_030,
+      created_count: 0,
+      updated_count: 0,
+      removed_count: 0,
+    });
+    expect(encryptedCount()).toBe(0);
+    encrypted.mockRestore();
+    await expectExact(connectionId, LISTS.big);
   }, 240_000);
 
   it('invalid key: connection invalid, run failed without the key, no retry', async () => {

@@ -7,19 +7,16 @@ import {
   EspClient,
   EspClientRegistry,
   EspError,
-  EspSubscriber,
+  FinishedRun,
   InvalidCredentialsError,
   InvalidCursorError,
   JOB,
-  maskEmail,
-  PageSkips,
   PassLostError,
   PayloadOf,
   ProtocolError,
   QUEUE,
   RateLimitedError,
-  sanitizeSubscriber,
-  SubscriberRow,
+  SeenSetLostError,
   SyncCheckpoint,
   SyncPass,
   SyncRunLifecycle,
@@ -30,6 +27,8 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobHandback } from '../ops/job-handback';
 import { jobReference } from '../ops/job-handlers';
 import { syncFailureReason } from './sync-failure-reason';
+import { readAhead } from './read-ahead';
+import { SyncBatchBuilder } from './sync-batches';
 import { planSync } from './sync-pass-plan';
 import { SyncMetrics } from './sync-metrics';
 
@@ -67,6 +66,7 @@ export class SubscriberSyncService {
   constructor(
     private readonly lifecycle: SyncRunLifecycle,
     private readonly encryption: EncryptionService,
+    private readonly batches: SyncBatchBuilder,
     private readonly esp: EspClientRegistry,
     private readonly handback: JobHandback,
     private readonly metrics: SyncMetrics,
@@ -123,11 +123,55 @@ export class SubscriberSyncService {
       checkpoint ? 'sync resumed from checkpoint' : 'sync started',
     );
 
-    let result: PassResult;
+    let counts: FinishedRun;
+    let seenSetRestarted = false;
+    for (;;) {
+      const result = await this.passWithCursorRecovery(
+        pass,
+        token,
+        client,
+        apiKey,
+        checkpoint,
+        log,
+      );
+      if (result.status === 'handed-back') {
+        await this.lifecycle.handBack(pass);
+        this.logger.info(log, 'sync handed back to the queue on shutdown: resumes from checkpoint');
+        throw await this.handback.handBack(job, token);
+      }
+      try {
+        counts = await this.lifecycle.finish(pass);
+        this.logger.info({ ...log, ...counts, pagesDone: result.pagesDone }, 'sync finished');
+        break;
+      } catch (error) {
+        // Postgres lost the unlogged seen set in a crash: the pass saw the list, but which ids it
+        // saw is gone, so it goes over the list again (once; a second loss is the job's retry).
+        if (!(error instanceof SeenSetLostError) || seenSetRestarted) throw error;
+        seenSetRestarted = true;
+        this.logger.warn(
+          { ...log, kept: error.kept, counted: error.counted },
+          'sync seen set lost in a Postgres restart: the pass starts over before removing anything',
+        );
+        await this.lifecycle.restartPass(pass);
+        checkpoint = null;
+      }
+    }
+    this.metrics.succeeded(pass, counts);
+    return { status: 'success', ...counts };
+  }
+
+  /** One pass from `checkpoint`; a saved cursor the ESP client rejects restarts it, once. */
+  private async passWithCursorRecovery(
+    pass: SyncPass,
+    token: string | undefined,
+    client: EspClient,
+    apiKey: string,
+    checkpoint: SyncCheckpoint | null,
+    log: Record<string, unknown>,
+  ): Promise<PassResult> {
     for (;;) {
       try {
-        result = await this.pass(pass, token, client, apiKey, checkpoint);
-        break;
+        return await this.pass(pass, token, client, apiKey, checkpoint);
       } catch (error) {
         if (!(error instanceof InvalidCursorError) || checkpoint === null) throw error;
         // The saved cursor cannot be used (the list or the ESP client changed): start over,
@@ -140,20 +184,13 @@ export class SubscriberSyncService {
         checkpoint = null;
       }
     }
-    if (result.status === 'handed-back') {
-      await this.lifecycle.handBack(pass);
-      this.logger.info(log, 'sync handed back to the queue on shutdown: resumes from checkpoint');
-      throw await this.handback.handBack(job, token);
-    }
-    const counts = await this.lifecycle.finish(pass);
-    this.metrics.succeeded(pass, counts);
-    this.logger.info({ ...log, ...counts, pagesDone: result.pagesDone }, 'sync finished');
-    return { status: 'success', ...counts };
   }
 
   /**
-   * Streams the pages from `checkpoint` (or from the start) and stores each with its checkpoint.
-   * Stops early, between two stored pages, when shutdown asks jobs to hand back.
+   * Streams the pages from `checkpoint` (or from the start) and stores them batch by batch, each
+   * with its checkpoint (the cursor after its last page). The next batch is fetched and prepared
+   * while the current one is written (readAhead). Stops early, between two stored batches, when
+   * shutdown asks jobs to hand back.
    */
   private async pass(
     pass: SyncPass,
@@ -171,27 +208,29 @@ export class SubscriberSyncService {
       checkpoint?.cursor ?? null,
       { changedSince: pass.mode === 'incremental' ? pass.changedSince : null },
     );
-    for await (const page of pages) {
-      const { rows, skips } = this.toRows(page.subscribers, page.skipped);
-      pagesDone += 1;
-      subscribersSeen += rows.length;
+    for await (const batch of readAhead(
+      this.batches.batches(pass, pages, () => this.handback.requested && token !== undefined),
+    )) {
+      pagesDone += batch.pages;
+      subscribersSeen += batch.rows.length + batch.unchanged.length;
       // The pass's first page says when, on the ESP's clock, the pass started: the watermark
       // once it completes (ours, taken before the request, when the ESP sent no Date).
-      espClockAt ??= (page.serverDate ?? requested).toISOString();
+      espClockAt ??= (batch.serverDate ?? requested).toISOString();
       await this.lifecycle.storePage(
         pass,
-        rows,
+        batch.rows,
         {
           syncRunId: pass.runId,
-          cursor: page.nextCursor,
+          cursor: batch.nextCursor,
           pagesDone,
           subscribersSeen,
           updatedAt: new Date().toISOString(),
           espClockAt,
         },
-        skips,
+        batch.skips,
+        batch.unchanged,
       );
-      if (page.nextCursor === null) return { status: 'complete', pagesDone };
+      if (batch.nextCursor === null) return { status: 'complete', pagesDone };
       if (this.handback.requested && token) return { status: 'handed-back' };
     }
     throw new Error('the ESP stream ended before a complete pass');
@@ -309,43 +348,5 @@ export class SubscriberSyncService {
       jobId: job.id,
       pass: pass.number,
     };
-  }
-
-  /**
-   * Makes each subscriber storable (subscriber-sanitizer.ts: one odd row never fails the page),
-   * then encrypts, hashes and masks each address; the last of duplicate external ids wins. What
-   * cannot be stored is counted by reason, with `unmapped` records of statuses we do not keep.
-   */
-  private toRows(
-    subscribers: EspSubscriber[],
-    unmapped: number,
-  ): { rows: SubscriberRow[]; skips: PageSkips } {
-    const byId = new Map<string, SubscriberRow>();
-    const skips: PageSkips = {
-      reasons: unmapped > 0 ? { 'status-not-stored': unmapped } : {},
-      seenExternalIds: [],
-    };
-    for (const original of subscribers) {
-      const sanitized = sanitizeSubscriber(original);
-      if (!sanitized.stored) {
-        skips.reasons[sanitized.reason] = (skips.reasons[sanitized.reason] ?? 0) + 1;
-        if (sanitized.externalId !== null) skips.seenExternalIds.push(sanitized.externalId);
-        continue;
-      }
-      const subscriber = sanitized.subscriber;
-      byId.set(subscriber.externalId, {
-        externalId: subscriber.externalId,
-        emailEncrypted: this.encryption.encrypt(subscriber.email),
-        emailHmac: this.encryption.emailHmac(subscriber.email),
-        emailMasked: maskEmail(subscriber.email),
-        status: subscriber.status,
-        firstName: subscriber.firstName,
-        lastName: subscriber.lastName,
-        subscribedAt: subscriber.subscribedAt,
-        unsubscribedAt: subscriber.unsubscribedAt,
-        metadata: subscriber.metadata,
-      });
-    }
-    return { rows: [...byId.values()], skips };
   }
 }

@@ -3,6 +3,7 @@ import { EspModule, SyncLifecycleModule } from '@subscribernest/shared';
 import { OpsModule } from '../ops/ops.module';
 import { SubscriberSyncProcessor } from './subscriber-sync.processor';
 import { SubscriberSyncService } from './subscriber-sync.service';
+import { SyncBatchBuilder } from './sync-batches';
 import { SyncJobEndings } from './sync-job-endings';
 import { SyncMetrics } from './sync-metrics';
 import { SyncRequestedListener } from './sync-requested.listener';
@@ -19,6 +20,7 @@ import { SyncRunReaperScheduler } from './sync-run-reaper.scheduler';
     SyncRequestedListener,
     SubscriberSyncProcessor,
     SubscriberSyncService,
+    SyncBatchBuilder,
     SyncJobEndings,
     SyncMetrics,
     SyncRunReaperScheduler,

@@ -623,6 +623,17 @@ export class WorkerEnv extends SharedEnv {
   @Max(365)
   SYNC_FULL_PASS_EVERY_DAYS = 7;
 
+  /**
+   * Subscribers a sync writes per transaction: consecutive ESP pages are gathered until they
+   * hold at least this many (whole pages), then stored with one checkpoint. Larger batches cost
+   * fewer round trips; a crash re-fetches at most about two batches. Default 2,000.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20_000)
+  SYNC_WRITE_BATCH_ROWS = 2_000;
+
   /** How often the sync reaper looks for unfinished runs that no live job drives. */
   @Type(() => Number)
   @IsInt()

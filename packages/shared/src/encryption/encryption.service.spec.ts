@@ -28,6 +28,16 @@ describe('EncryptionService', () => {
     expect(encryption.encrypt('same')).not.toBe(encryption.encrypt('same'));
   });
 
+  it('encrypts a batch from one random fill, still with a distinct IV per value', () => {
+    const encryption = service(k1);
+    const texts = ['a@example.com', 'same', 'same', '', 'jöhn@exämple.com'];
+    const ciphertexts = encryption.encryptMany(texts);
+    expect(ciphertexts.map((c) => encryption.decrypt(c))).toEqual(texts);
+    const ivs = ciphertexts.map((c) => c.split('.')[2]);
+    expect(new Set(ivs).size).toBe(texts.length);
+    expect(encryption.encryptMany([])).toEqual([]);
+  });
+
   it('writes a versioned format that names the key id and hides the plaintext', () => {
     const ciphertext = service(k1).encrypt('secret-api-key');
     expect(ciphertext).toMatch(/^v1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/);

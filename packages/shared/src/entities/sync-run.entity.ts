@@ -87,6 +87,13 @@ export class SyncRun {
   @Column({ name: 'removed_count', type: 'integer', default: 0 })
   removedCount: number;
 
+  /**
+   * Rows the current pass put in the (unlogged) seen set: a full pass finding fewer there knows
+   * Postgres lost them in a crash and starts over rather than removing what it did see.
+   */
+  @Column({ name: 'seen_count', type: 'integer', default: 0 })
+  seenCount: number;
+
   /** Subscribers the ESP sent that the final pass could not store (see `skipReasons`). */
   @Column({ name: 'skipped_count', type: 'integer', default: 0 })
   skippedCount: number;

@@ -1,18 +1,46 @@
 import { EntityManager } from 'typeorm';
 import { SubscriberStatus } from '../entities/subscriber.entity';
 
-/** One subscriber row ready to store: email already encrypted, hashed and masked. */
-export interface SubscriberRow {
+/**
+ * What the ESP says about one subscriber, with the address hashed but not yet encrypted: enough
+ * to tell whether the stored copy differs (`findChangedSubscribers`) before paying to encrypt.
+ */
+export interface SubscriberContent {
   externalId: string;
-  emailEncrypted: string;
   emailHmac: string;
-  emailMasked: string;
   status: SubscriberStatus;
   firstName: string | null;
   lastName: string | null;
   subscribedAt: Date | null;
   unsubscribedAt: Date | null;
   metadata: Record<string, unknown>;
+}
+
+/** One subscriber row ready to store: email already encrypted, hashed and masked. */
+export interface SubscriberRow extends SubscriberContent {
+  emailEncrypted: string;
+  emailMasked: string;
+}
+
+/**
+ * The columns whose change makes a stored subscriber worth rewriting. The ciphertext and the mask
+ * are not among them: a fresh IV changes the ciphertext of the same address every time, and the
+ * HMAC already tells whether the address changed.
+ */
+const CHANGE_COLUMNS = [
+  'status',
+  'first_name',
+  'last_name',
+  'subscribed_at',
+  'unsubscribed_at',
+  'email_hmac',
+  'metadata',
+] as const;
+
+/** `(a.c1, a.c2, …) IS DISTINCT FROM (b.c1, b.c2, …)` over CHANGE_COLUMNS. */
+function differs(stored: string, incoming: string): string {
+  const of = (alias: string) => CHANGE_COLUMNS.map((column) => `${alias}.${column}`).join(', ');
+  return `(${of(stored)}) IS DISTINCT FROM (${of(incoming)})`;
 }
 
 export interface PageCounts {
@@ -52,11 +80,7 @@ export async function upsertSubscriberPage(
        unsubscribed_at = EXCLUDED.unsubscribed_at,
        metadata = EXCLUDED.metadata,
        updated_at = now()
-     WHERE (s.status, s.first_name, s.last_name, s.subscribed_at, s.unsubscribed_at,
-            s.email_hmac, s.metadata)
-       IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.first_name, EXCLUDED.last_name,
-            EXCLUDED.subscribed_at, EXCLUDED.unsubscribed_at, EXCLUDED.email_hmac,
-            EXCLUDED.metadata)
+     WHERE ${differs('s', 'EXCLUDED')}
      RETURNING (xmax = 0) AS inserted`,
     [
       connectionId,
@@ -74,4 +98,40 @@ export async function upsertSubscriberPage(
   );
   const created = returned.filter((row) => row.inserted).length;
   return { created, updated: returned.length - created };
+}
+
+/**
+ * The external ids among `candidates` that are not stored for the connection or whose stored copy
+ * differs (the upsert's own test): only those need encrypting and writing. A read without locks,
+ * so it may run beside the write of the previous batch; a row it calls changed that is not is
+ * still left alone by the upsert.
+ */
+export async function findChangedSubscribers(
+  manager: EntityManager,
+  connectionId: string,
+  candidates: SubscriberContent[],
+): Promise<Set<string>> {
+  if (candidates.length === 0) return new Set();
+  const changed = await manager.query<{ external_id: string }[]>(
+    `SELECT t.external_id
+       FROM unnest($2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+                   $7::timestamptz[], $8::timestamptz[], $9::jsonb[])
+         AS t(external_id, email_hmac, status, first_name, last_name, subscribed_at,
+              unsubscribed_at, metadata)
+       LEFT JOIN subscribers s
+              ON s.esp_connection_id = $1 AND s.external_id = t.external_id
+      WHERE s.id IS NULL OR ${differs('s', 't')}`,
+    [
+      connectionId,
+      candidates.map((row) => row.externalId),
+      candidates.map((row) => row.emailHmac),
+      candidates.map((row) => row.status),
+      candidates.map((row) => row.firstName),
+      candidates.map((row) => row.lastName),
+      candidates.map((row) => row.subscribedAt?.toISOString() ?? null),
+      candidates.map((row) => row.unsubscribedAt?.toISOString() ?? null),
+      candidates.map((row) => JSON.stringify(row.metadata ?? {})),
+    ],
+  );
+  return new Set(changed.map((row) => row.external_id));
 }

@@ -4,7 +4,13 @@ import { EspConnection, EspType, SyncCheckpoint } from '../entities/esp-connecti
 import { OutboxEvent } from '../entities/outbox-event.entity';
 import { SyncMode, SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity';
 import { SyncRequestedEvent } from '../events/sync-requested.event';
-import { PageCounts, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
+import {
+  findChangedSubscribers,
+  PageCounts,
+  SubscriberContent,
+  SubscriberRow,
+  upsertSubscriberPage,
+} from './subscriber-page';
 import { fromStates } from './sync-run-transitions';
 import { entitledSubscriptionSql } from '../billing/subscription-entitlement';
 import { SkipReason } from './subscriber-sanitizer';
@@ -42,6 +48,26 @@ export interface SyncPass {
   >;
   /** Where this run's previous pass stopped; null for a pass from the beginning. */
   checkpoint: SyncCheckpoint | null;
+}
+
+/**
+ * Thrown by `finish` when the run's seen set holds fewer ids than its pass stored: Postgres's
+ * crash recovery emptied the unlogged table under a running pass. Nothing was changed; removing
+ * unseen subscribers now would remove live ones, so the pass must start over (`restartPass`).
+ */
+export class SeenSetLostError extends Error {
+  override readonly name = 'SeenSetLostError';
+
+  constructor(
+    readonly runId: string,
+    readonly kept: number,
+    readonly counted: number,
+  ) {
+    super(
+      `sync run ${runId} kept ${kept} of the ${counted} ids its pass saw (Postgres restarted ` +
+        'after a crash): the pass starts over before removing anything',
+    );
+  }
 }
 
 /** Thrown by a fenced write of a pass that no longer owns its run: nothing was written. */
@@ -403,6 +429,9 @@ export class SyncRunLifecycle {
                AND (status IN ('success', 'failed') OR (id = $2 AND $3::boolean)))`,
         [connectionId, runId, checkpoint === null],
       );
+      if (checkpoint === null) {
+        await manager.query(`UPDATE sync_runs SET seen_count = 0 WHERE id = $1`, [runId]);
+      }
       await manager.query(
         `UPDATE esp_connections
             SET sync_status = 'syncing', updated_at = now(),
@@ -471,15 +500,36 @@ export class SyncRunLifecycle {
   }
 
   /**
-   * One page of the owning pass, in one transaction: the fence (which also locks the run row
-   * first), the upsert, the seen ids, the run's counters and the connection's checkpoint. A pass
-   * that lost the run gets PassLostError and writes nothing.
+   * The ids among `candidates` whose stored copy is missing or differs: what a page must encrypt
+   * and write (findChangedSubscribers). Unfenced and without locks: it only decides what to send.
+   */
+  changedSubscribers(pass: SyncPass, candidates: SubscriberContent[]): Promise<Set<string>> {
+    return findChangedSubscribers(this.dataSource.manager, pass.connectionId, candidates);
+  }
+
+  /** Whether the connection stores any subscriber (a first sync has nothing to compare with). */
+  async hasSubscribers(connectionId: string): Promise<boolean> {
+    const rows = rowsOf<{ found: boolean }>(
+      await this.dataSource.query(
+        `SELECT EXISTS (SELECT 1 FROM subscribers WHERE esp_connection_id = $1) AS found`,
+        [connectionId],
+      ),
+    );
+    return rows[0]?.found === true;
+  }
+
+  /**
+   * One batch of the owning pass, in one transaction: the fence (which also locks the run row
+   * first), the upsert of the new and changed rows, the seen ids (those rows, the `unchanged`
+   * ones and the skipped ones), the run's counters and the connection's checkpoint. A pass that
+   * lost the run gets PassLostError and writes nothing.
    */
   storePage(
     pass: SyncPass,
     rows: SubscriberRow[],
     checkpoint: SyncCheckpoint,
     skipped: PageSkips = NO_SKIPS,
+    unchangedExternalIds: readonly string[] = [],
   ): Promise<PageCounts> {
     return this.dataSource.transaction(async (manager) => {
       await this.fence(manager, pass, 'storePage');
@@ -491,18 +541,21 @@ export class SyncRunLifecycle {
       const seen =
         pass.mode === 'incremental'
           ? []
-          : [...rows.map((row) => row.externalId), ...skipped.seenExternalIds];
-      if (seen.length > 0) {
-        await manager.query(
-          `INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
-           SELECT $1, unnest($2::varchar[])
-           ON CONFLICT DO NOTHING`,
-          [pass.runId, seen],
-        );
-      }
+          : [
+              ...rows.map((row) => row.externalId),
+              ...unchangedExternalIds,
+              ...skipped.seenExternalIds,
+            ];
       const skippedCount = Object.values(skipped.reasons).reduce((sum, n) => sum + (n ?? 0), 0);
+      // One statement: the seen ids (counted as they go in, in this logged transaction: see
+      // SeenSetLostError), the change and skip counters, the heartbeat.
       await manager.query(
-        `UPDATE sync_runs
+        `WITH seen AS (
+           INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
+           SELECT $1, unnest($6::varchar[])
+           ON CONFLICT DO NOTHING
+           RETURNING 1)
+         UPDATE sync_runs
             SET created_count = created_count + $2, updated_count = updated_count + $3,
                 skipped_count = skipped_count + $4,
                 skip_reasons = CASE WHEN $4 = 0 THEN skip_reasons ELSE (
@@ -511,9 +564,17 @@ export class SyncRunLifecycle {
                       FROM (SELECT * FROM jsonb_each_text(skip_reasons)
                             UNION ALL SELECT * FROM jsonb_each_text($5::jsonb)) AS r(reason, n)
                      GROUP BY reason) AS totals) END,
+                seen_count = seen_count + (SELECT count(*) FROM seen),
                 heartbeat_at = now()
           WHERE id = $1`,
-        [pass.runId, counts.created, counts.updated, skippedCount, JSON.stringify(skipped.reasons)],
+        [
+          pass.runId,
+          counts.created,
+          counts.updated,
+          skippedCount,
+          JSON.stringify(skipped.reasons),
+          seen,
+        ],
       );
       await manager.query(`UPDATE esp_connections SET sync_checkpoint = $2 WHERE id = $1`, [
         pass.connectionId,
@@ -533,7 +594,8 @@ export class SyncRunLifecycle {
       await this.fence(manager, pass, 'storePage');
       // Skips are counted again by the new pass (they describe the list as the run left it).
       await manager.query(
-        `UPDATE sync_runs SET heartbeat_at = now(), skipped_count = 0, skip_reasons = '{}'
+        `UPDATE sync_runs SET heartbeat_at = now(), skipped_count = 0, skip_reasons = '{}',
+                seen_count = 0
           WHERE id = $1`,
         [pass.runId],
       );
@@ -583,6 +645,16 @@ export class SyncRunLifecycle {
       }
       let removed = 0;
       if (full) {
+        const [seen] = rowsOf<{ kept: number; counted: number }>(
+          await manager.query(
+            `SELECT (SELECT count(*)::int FROM sync_seen_subscribers WHERE sync_run_id = $1) AS kept,
+                    seen_count AS counted
+               FROM sync_runs WHERE id = $1`,
+            [pass.runId],
+          ),
+        );
+        if (seen.kept < seen.counted)
+          throw new SeenSetLostError(pass.runId, seen.kept, seen.counted);
         [, removed] = await manager.query<[unknown, number]>(
           `DELETE FROM subscribers s
             WHERE s.esp_connection_id = $1

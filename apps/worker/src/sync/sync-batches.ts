@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import {
+  EncryptionService,
+  EspSubscriber,
+  maskEmail,
+  PageSkips,
+  sanitizeSubscriber,
+  SubscriberContent,
+  SubscriberPage,
+  SubscriberRow,
+  SyncPass,
+  SyncRunLifecycle,
+  WorkerEnv,
+} from '@subscribernest/shared';
+
+/** Consecutive ESP pages, prepared for one write (SyncRunLifecycle.storePage). */
+export interface SyncBatch {
+  /** New or changed subscribers, encrypted: what the write upserts. */
+  rows: SubscriberRow[];
+  /** Subscribers whose stored copy is identical: only marked seen, never encrypted or sent. */
+  unchanged: string[];
+  skips: PageSkips;
+  /** ESP pages in the batch. */
+  pages: number;
+  /** The last page's cursor: where the pass resumes once this batch is stored. */
+  nextCursor: string | null;
+  /** The ESP's clock at the batch's first page. */
+  serverDate: Date | null;
+}
+
+interface Candidate {
+  content: SubscriberContent;
+  email: string;
+}
+
+/**
+ * Turns a pass's ESP pages into write batches of at least SYNC_WRITE_BATCH_ROWS subscribers
+ * (whole pages; the last batch ends the pass): one transaction per batch instead of one per
+ * 100-row beehiiv page. Each batch is sanitized (one odd row never fails it), hashed, compared
+ * with what is stored (one read), and only its new or changed addresses are encrypted, so an
+ * unchanged re-sync encrypts and writes nothing but the seen ids.
+ */
+@Injectable()
+export class SyncBatchBuilder {
+  private readonly batchRows: number;
+
+  constructor(
+    private readonly encryption: EncryptionService,
+    private readonly lifecycle: SyncRunLifecycle,
+    config: ConfigService<WorkerEnv, true>,
+  ) {
+    this.batchRows = config.get('SYNC_WRITE_BATCH_ROWS', { infer: true });
+  }
+
+  /**
+   * The batches of `pages`. A batch closes early when `flushNow()` says so after a page (shutdown
+   * asks the job to hand back) and when the stream fails: the pages read before the failure are
+   * stored first, as they were when every page was its own write, so a pass that keeps hitting
+   * 429s still moves forward between its delays.
+   */
+  async *batches(
+    pass: SyncPass,
+    pages: AsyncIterable<SubscriberPage>,
+    flushNow: () => boolean = () => false,
+  ): AsyncGenerator<SyncBatch, void, undefined> {
+    // A first sync has nothing stored to compare with: every row is new (a duplicate within the
+    // pass is the upsert's to settle), so the comparison read is skipped.
+    const compare = await this.lifecycle.hasSubscribers(pass.connectionId);
+    // The ids of the batch handed out last: it may still be being written while this one is
+    // compared (readAhead), so a stale read must not call one of them unchanged.
+    let inFlight = new Set<string>();
+    let group: SubscriberPage[] = [];
+    let size = 0;
+    // Takes the group first, so a batch whose preparation failed is not prepared again.
+    const close = async (): Promise<SyncBatch> => {
+      const taken = group;
+      group = [];
+      size = 0;
+      const batch = await this.prepare(pass, taken, compare, inFlight);
+      inFlight = new Set(batch.rows.map((row) => row.externalId));
+      return batch;
+    };
+    try {
+      for await (const page of pages) {
+        group.push(page);
+        size += page.subscribers.length + page.skipped;
+        if (size >= this.batchRows || page.nextCursor === null || flushNow()) yield await close();
+      }
+    } catch (error) {
+      if (group.length > 0) yield await close();
+      throw error;
+    }
+    // A stream that ended without a page saying the pass is complete: hand over what was read
+    // (the caller treats the missing end as an error after storing it).
+    if (group.length > 0) yield await close();
+  }
+
+  private async prepare(
+    pass: SyncPass,
+    pages: SubscriberPage[],
+    compare: boolean,
+    inFlight: Set<string>,
+  ): Promise<SyncBatch> {
+    const { candidates, skips } = this.sanitize(pages);
+    const changed = compare
+      ? await this.lifecycle.changedSubscribers(
+          pass,
+          candidates.filter((c) => !inFlight.has(c.content.externalId)).map((c) => c.content),
+        )
+      : null;
+    const toWrite: Candidate[] = [];
+    const unchanged: string[] = [];
+    for (const candidate of candidates) {
+      const id = candidate.content.externalId;
+      if (changed === null || changed.has(id) || inFlight.has(id)) toWrite.push(candidate);
+      else unchanged.push(id);
+    }
+    const encrypted = this.encryption.encryptMany(toWrite.map((c) => c.email));
+    const rows = toWrite.map((c, i): SubscriberRow => ({
+      ...c.content,
+      emailEncrypted: encrypted[i],
+      emailMasked: maskEmail(c.email),
+    }));
+    const last = pages[pages.length - 1];
+    return {
+      rows,
+      unchanged,
+      skips,
+      pages: pages.length,
+      nextCursor: last.nextCursor,
+      serverDate: pages[0].serverDate,
+    };
+  }
+
+  /**
+   * Makes each subscriber storable (subscriber-sanitizer.ts) and hashes its address; the last of
+   * duplicate external ids wins. What cannot be stored is counted by reason, with `unmapped`
+   * records of statuses we do not keep.
+   */
+  private sanitize(pages: SubscriberPage[]): { candidates: Candidate[]; skips: PageSkips } {
+    const byId = new Map<string, Candidate>();
+    const skips: PageSkips = { reasons: {}, seenExternalIds: [] };
+    const unmapped = pages.reduce((sum, page) => sum + page.skipped, 0);
+    if (unmapped > 0) skips.reasons['status-not-stored'] = unmapped;
+    for (const page of pages) {
+      for (const original of page.subscribers) {
+        const sanitized = sanitizeSubscriber(original);
+        if (!sanitized.stored) {
+          skips.reasons[sanitized.reason] = (skips.reasons[sanitized.reason] ?? 0) + 1;
+          if (sanitized.externalId !== null) skips.seenExternalIds.push(sanitized.externalId);
+          continue;
+        }
+        const subscriber: EspSubscriber = sanitized.subscriber;
+        byId.set(subscriber.externalId, {
+          email: subscriber.email,
+          content: {
+            externalId: subscriber.externalId,
+            emailHmac: this.encryption.emailHmac(subscriber.email),
+            status: subscriber.status,
+            firstName: subscriber.firstName,
+            lastName: subscriber.lastName,
+            subscribedAt: subscriber.subscribedAt,
+            unsubscribedAt: subscriber.unsubscribedAt,
+            metadata: subscriber.metadata,
+          },
+        });
+      }
+    }
+    return { candidates: [...byId.values()], skips };
+  }
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, TestDatabase } from '@subscribernest/testkit';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../database/data-source-options';
+import { runMigrations } from '../database/run-migrations';
+import { findChangedSubscribers, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
+
+function row(id: string, overrides: Partial<SubscriberRow> = {}): SubscriberRow {
+  return {
+    externalId: id,
+    emailEncrypted: `enc-${id}`,
+    emailHmac: `hmac-${id}`,
+    emailMasked: 's***@example.com',
+    status: 'active',
+    firstName: 'Ada',
+    lastName: null,
+    subscribedAt: new Date('2026-01-02T03:04:05.678Z'),
+    unsubscribedAt: null,
+    metadata: { plan: 'free', tags: ['a', 'b'] },
+    ...overrides,
+  };
+}
+
+describe('subscriber pages (real Postgres)', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let connectionId: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ setup: runMigrations });
+    dataSource = await new DataSource(dataSourceOptions(database.url)).initialize();
+    const [user] = await dataSource.query<{ id: string }[]>(
+      `INSERT INTO users (email) VALUES ($1) RETURNING id`,
+      [`${randomUUID()}@example.com`],
+    );
+    const [connection] = await dataSource.query<{ id: string }[]>(
+      `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
+       VALUES ($1, 'beehiiv', 'enc', 'pub') RETURNING id`,
+      [user.id],
+    );
+    connectionId = connection.id;
+    await upsertSubscriberPage(dataSource.manager, connectionId, [row('a'), row('b'), row('c')]);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('calls a stored subscriber unchanged when every compared field is equal, whatever the ciphertext or key order', async () => {
+    const same = row('a', {
+      emailEncrypted: 'another-iv',
+      emailMasked: 'other',
+      metadata: { tags: ['a', 'b'], plan: 'free' },
+    });
+    expect(await findChangedSubscribers(dataSource.manager, connectionId, [same])).toEqual(
+      new Set(),
+    );
+  });
+
+  it('calls new subscribers and every kind of difference changed', async () => {
+    const candidates = [
+      row('new'),
+      row('a', { status: 'unsubscribed' }),
+      row('b', { lastName: 'Lovelace' }),
+      row('c', { metadata: { plan: 'paid', tags: ['a', 'b'] } }),
+      row('a', { emailHmac: 'hmac-other' }),
+      row('b', { subscribedAt: new Date('2026-01-02T03:04:05.679Z') }),
+      row('c', { firstName: null }),
+      row('a', { unsubscribedAt: new Date() }),
+    ];
+    for (const candidate of candidates) {
+      expect(await findChangedSubscribers(dataSource.manager, connectionId, [candidate])).toEqual(
+        new Set([candidate.externalId]),
+      );
+    }
+  });
+
+  it('agrees with the upsert: what it calls unchanged, the upsert does not rewrite', async () => {
+    const batch = [row('a'), row('b', { status: 'bounced' }), row('d')];
+    const changed = await findChangedSubscribers(dataSource.manager, connectionId, batch);
+    expect(changed).toEqual(new Set(['b', 'd']));
+    const counts = await upsertSubscriberPage(dataSource.manager, connectionId, batch);
+    expect(counts).toEqual({ created: 1, updated: 1 });
+    expect(await findChangedSubscribers(dataSource.manager, connectionId, batch)).toEqual(
+      new Set(),
+    );
+  });
+
+  it('compares within the connection only', async () => {
+    expect(await findChangedSubscribers(dataSource.manager, randomUUID(), [row('a')])).toEqual(
+      new Set(['a']),
+    );
+    expect(await findChangedSubscribers(dataSource.manager, connectionId, [])).toEqual(new Set());
+  });
+});
