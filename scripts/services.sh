@@ -4,6 +4,10 @@
 # as root on Debian/Ubuntu, installs postgresql and redis-server with apt-get and starts them;
 # otherwise says exactly what to run. Creates the database if it is missing. Idempotent, and
 # silent when all is well.
+#
+# Also, when `promtool` is missing and apt-get is usable as root, installs Debian's `prometheus`
+# package (promtool + prometheus, for the tests of ops/prometheus). Optional: if it cannot be
+# installed, one line says so and the Prometheus tests skip; this never fails the script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 
@@ -111,6 +115,20 @@ ensure_database() {
   fi
 }
 
+# Optional: the tests that need promtool/prometheus skip (saying what to install) without them.
+ensure_prometheus() {
+  command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 && return 0
+  if ! can_apt; then
+    say "services: promtool/prometheus not installed; the Prometheus tests will skip" \
+      "(install with: apt-get install prometheus)"
+    return 0
+  fi
+  # No recommends: prometheus-node-exporter is not needed. The package's service is not used.
+  apt_install --no-install-recommends prometheus ||
+    say "services: could not install prometheus with apt-get; the Prometheus tests will skip"
+}
+
 ensure_postgres
 ensure_redis
 ensure_database
+ensure_prometheus

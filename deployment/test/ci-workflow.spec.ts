@@ -47,9 +47,10 @@ describe('.github/workflows/ci.yml', () => {
     expect(readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
   });
 
-  it('installs redis-server, builds the images, then runs the test command', () => {
+  it('installs redis-server and prometheus, builds the images, then runs the test command', () => {
     const at = (pattern: RegExp) => commands.findIndex((line) => pattern.test(line));
     expect(at(/apt-get install .*redis-server/)).toBeGreaterThanOrEqual(0);
+    expect(at(/apt-get install .*\bprometheus\b/)).toBeGreaterThanOrEqual(0);
     expect(at(/docker compose build/)).toBeGreaterThan(at(/apt-get install/));
     expect(at(/bash \.ci\/run/)).toBeGreaterThan(at(/docker compose build/));
   });

@@ -66,8 +66,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['content-disposition', 'x-request-id', 'retry-after'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'traceparent'],
+    exposedHeaders: ['content-disposition', 'x-request-id', 'traceresponse', 'retry-after'],
     methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
   });
 

@@ -111,6 +111,8 @@ describe('manual sync through events (real app, Postgres, Redis and the fake ESP
         requestedAt: expect.any(String),
         // The request's id: the worker logs every line of this sync with it.
         correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        // Its W3C trace context (no trusted proxy here: a new trace), ids only.
+        traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/),
       });
 
       const job = await api().domainEventsQueue.getJob(event.id);

@@ -3,6 +3,20 @@ import { Job } from 'bullmq';
 import { latestLoginCode, startTestApi, TestApi } from './support/test-api';
 
 const LIMIT = 3;
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const UPSTREAM = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+const TRACERESPONSE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
+
+/** GET /health with `traceparent` (when given): the trace context the api answered with. */
+async function traced(api: TestApi, traceparent?: string) {
+  const req = api.http().get('/health');
+  if (traceparent !== undefined) req.set('traceparent', traceparent);
+  const response = await req.expect(200);
+  const match = TRACERESPONSE.exec(String(response.headers['traceresponse']));
+  expect(match).not.toBeNull();
+  const [, traceId, spanId, flags] = match!;
+  return { traceId, spanId, flags };
+}
 
 /** verify-code with a wrong code, as the client behind `forwardedFor` (when given). */
 const guess = (api: TestApi, forwardedFor?: string) => {
@@ -69,6 +83,13 @@ describe('TRUST_PROXY (real app)', () => {
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       await guess(api).expect(429);
     });
+
+    it('starts a trace of its own for every request, whatever traceparent a client sends', async () => {
+      const mine = await traced(api, UPSTREAM);
+      expect(mine.traceId).not.toBe(TRACE_ID);
+      expect(mine.flags).toBe('00');
+      expect((await traced(api)).traceId).not.toBe(mine.traceId);
+    });
   });
 
   describe('TRUST_PROXY=1 (one load balancer): the client is the last X-Forwarded-For entry', () => {
@@ -105,5 +126,27 @@ describe('TRUST_PROXY (real app)', () => {
       expect(sessionIp).toBe('198.51.100.23');
       expect(noticeSessionId).toBe(sessionId);
     });
+
+    it("continues the proxy's trace (a new span of it, its sampled flag kept)", async () => {
+      const continued = await traced(api, UPSTREAM);
+      expect(continued).toMatchObject({ traceId: TRACE_ID, flags: '01' });
+      expect(continued.spanId).not.toBe('00f067aa0ba902b7');
+    });
+
+    it.each([
+      ['garbage', 'not-a-traceparent'],
+      ['upper-case hex', UPSTREAM.toUpperCase()],
+      ['an all-zero trace id', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`],
+      ['version ff', UPSTREAM.replace(/^00/, 'ff')],
+      ['8 KB', `01-${TRACE_ID}-00f067aa0ba902b7-01-${'x'.repeat(8_000)}`],
+      ['empty', ''],
+    ])(
+      'ignores a malformed traceparent (%s): a new trace, never an error',
+      async (_why, header) => {
+        const fresh = await traced(api, header);
+        expect(fresh.traceId).not.toBe(TRACE_ID);
+        expect(fresh.flags).toBe('00');
+      },
+    );
   });
 });

@@ -2,13 +2,25 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { METRICS } from '@subscribernest/shared';
-import { freePort, RedisServer, ServiceProcess, waitFor } from '@subscribernest/testkit';
+import {
+  freePort,
+  PROMETHEUS_MISSING,
+  PrometheusServer,
+  prometheusInstalled,
+  RedisServer,
+  ServiceProcess,
+  waitFor,
+} from '@subscribernest/testkit';
 import { parse } from 'yaml';
 import { SyncProcessHarness } from './support/sync-process';
 
 const LIST = 'pub_observed';
 const SIZE = 300;
 const REQUEST_ID = 'req-observed-sync-1';
+// The trusted proxy's W3C trace context: its trace id must reach the worker's lines of the run.
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+const UPSTREAM_TRACEPARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`;
+const TRACERESPONSE = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/;
 const OPS = resolve(__dirname, '../../../ops');
 
 /** One sample of the Prometheus text format: value of `name{labels}` (0 when absent). */
@@ -24,6 +36,13 @@ function sampleOf(text: string, name: string, labels: Record<string, string> = {
   return total;
 }
 
+/** The trace id of a `traceresponse` header (fails the test when there is none). */
+function traceIdOf(response: Response): string {
+  const match = TRACERESPONSE.exec(response.headers.get('traceresponse') ?? '');
+  expect(match).not.toBeNull();
+  return match![1];
+}
+
 /** Every metric name an expression mentions (ours: the `subscribernest_` prefix). */
 function metricNamesIn(text: string): string[] {
   const names = new Set<string>();
@@ -32,6 +51,30 @@ function metricNamesIn(text: string): string[] {
     names.add(match[0].replace(/_(bucket|count|sum)$/, ''));
   }
   return [...names];
+}
+
+/** The shipped rules file, its alerts, and every metric it and the Grafana dashboard name. */
+async function shippedOps() {
+  const rulesText = await readFile(join(OPS, 'prometheus/alerts.yml'), 'utf8');
+  const rules = parse(rulesText) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  const alerts = rules.groups.flatMap((group) => group.rules);
+  const dashboard = JSON.parse(
+    await readFile(join(OPS, 'grafana/subscribernest.json'), 'utf8'),
+  ) as {
+    panels: { targets: { expr: string }[] }[];
+  };
+  const named = new Set([
+    ...metricNamesIn(rulesText),
+    ...dashboard.panels.flatMap((panel) => panel.targets.flatMap((t) => metricNamesIn(t.expr))),
+  ]);
+  return { alerts, named: [...named] };
+}
+
+const PROMETHEUS = prometheusInstalled();
+if (!PROMETHEUS) {
+  process.stderr.write(
+    `worker: the real-Prometheus test of observability.e2e-spec.ts ${PROMETHEUS_MISSING}\n`,
+  );
 }
 
 /**
@@ -93,9 +136,14 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
     const owner = await harness.owner(LIST);
     const accepted = await fetch(`${api.url}/esp-connections/${owner.connectionId}/sync`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${owner.token}`, 'x-request-id': REQUEST_ID },
+      headers: {
+        authorization: `Bearer ${owner.token}`,
+        'x-request-id': REQUEST_ID,
+        traceparent: UPSTREAM_TRACEPARENT,
+      },
     });
     expect(accepted.status).toBe(202);
+    expect(traceIdOf(accepted)).toBe(TRACE_ID);
     const { jobId } = (await accepted.json()) as { jobId: string };
     const run = await harness.finished(jobId);
     expect(run).toMatchObject({ status: 'success', subscriber_count: SIZE });
@@ -169,7 +217,7 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
     ).json()) as { correlationId: string | null };
     expect(job.correlationId).toBe(REQUEST_ID);
     const workerLines = worker
-      .logLines<{ correlationId?: string; msg?: string; queue?: string }>()
+      .logLines<{ correlationId?: string; traceId?: string; msg?: string; queue?: string }>()
       .filter((line) => line.correlationId === REQUEST_ID);
     const messages = workerLines.map((line) => line.msg);
     expect(messages).toEqual(
@@ -180,10 +228,41 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
         'job completed',
       ]),
     );
+    // ...and the proxy's trace id with it (W3C traceparent: the outbox row, the event, the job).
+    expect(workerLines.filter((line) => line.traceId !== TRACE_ID)).toEqual([]);
+    const [outbox] = await harness.dataSource.query<{ payload: { traceparent?: string } }[]>(
+      `SELECT payload FROM outbox_events WHERE payload->>'syncRunId' = $1`,
+      [jobId],
+    );
+    expect(outbox.payload.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     const apiLines = api.api
-      .logLines<{ req?: { id?: string } }>()
+      .logLines<{ req?: { id?: string }; traceId?: string }>()
       .filter((line) => line.req?.id === REQUEST_ID);
     expect(apiLines.length).toBeGreaterThan(0);
+    expect(apiLines.filter((line) => line.traceId !== TRACE_ID)).toEqual([]);
+  });
+
+  it('ignores a malformed traceparent on POST /sync: a new trace, followed into the worker', async () => {
+    const owner = await harness.owner(LIST);
+    const accepted = await fetch(`${api.url}/esp-connections/${owner.connectionId}/sync`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${owner.token}`,
+        traceparent: `00-${TRACE_ID.toUpperCase()}-B7AD6B7169203331-01`,
+      },
+    });
+    expect(accepted.status).toBe(202);
+    const traceId = traceIdOf(accepted);
+    expect(traceId).not.toBe(TRACE_ID);
+    const { jobId } = (await accepted.json()) as { jobId: string };
+    expect(await harness.finished(jobId)).toMatchObject({ status: 'success' });
+    const messages = worker
+      .logLines<{ traceId?: string; msg?: string }>()
+      .filter((line) => line.traceId === traceId)
+      .map((line) => line.msg);
+    expect(messages).toEqual(
+      expect.arrayContaining(['sync started', 'sync finished', 'job completed']),
+    );
   });
 
   it('counts a run the reaper fails (its job was lost) as a failed run, once', async () => {
@@ -249,9 +328,7 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
   });
 
   it('exports every metric the alert rules and the dashboard name; the rules file parses', async () => {
-    const rulesText = await readFile(join(OPS, 'prometheus/alerts.yml'), 'utf8');
-    const rules = parse(rulesText) as { groups: { rules: { alert: string; expr: string }[] }[] };
-    const alerts = rules.groups.flatMap((group) => group.rules);
+    const { alerts, named } = await shippedOps();
     expect(alerts.map((rule) => rule.alert)).toEqual(
       expect.arrayContaining([
         'MidnightSyncMissed',
@@ -264,20 +341,100 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
       ]),
     );
     for (const rule of alerts) expect(typeof rule.expr).toBe('string');
-    const dashboard = JSON.parse(
-      await readFile(join(OPS, 'grafana/subscribernest.json'), 'utf8'),
-    ) as {
-      panels: { targets: { expr: string }[] }[];
-    };
-    const named = new Set([
-      ...metricNamesIn(rulesText),
-      ...dashboard.panels.flatMap((panel) => panel.targets.flatMap((t) => metricNamesIn(t.expr))),
-    ]);
     const exported = `${await scrape(workerMetricsUrl)}\n${await scrape(`${api.url}/metrics`)}`;
-    const missing = [...named].filter((name) => !exported.includes(`# TYPE ${name} `));
+    const missing = named.filter((name) => !exported.includes(`# TYPE ${name} `));
     expect(missing).toEqual([]);
     // And the catalog documents exactly what is exported.
     const catalog = Object.values(METRICS).map((metric) => metric.name);
     expect(catalog.filter((name) => !exported.includes(`# TYPE ${name} `))).toEqual([]);
   });
+
+  /**
+   * The real `prometheus` binary (Debian's package) scraping both built services every second
+   * with alerts.yml loaded: both targets are up, every rule evaluates without an error, and every
+   * metric the rules and the dashboard name has series in Prometheus itself (not just a TYPE line).
+   */
+  (PROMETHEUS ? it : it.skip)(
+    'a real Prometheus scrapes both services, evaluates every rule cleanly and has every series the rules and dashboard name',
+    async () => {
+      const { alerts, named } = await shippedOps();
+      const prometheus = await PrometheusServer.start({
+        targets: [
+          { job: 'subscribernest-api', url: `${api.url}/metrics` },
+          { job: 'subscribernest-worker', url: workerMetricsUrl },
+        ],
+        ruleFiles: [join(OPS, 'prometheus/alerts.yml')],
+        intervalSeconds: 1,
+      });
+      try {
+        type Target = { labels: { job: string }; health: string; lastError: string };
+        const targets = await waitFor(
+          async () => {
+            const data = await prometheus.api<{ activeTargets: Target[] }>('targets');
+            const up = data.activeTargets.filter((target) => target.health === 'up');
+            return up.length === 2 ? data.activeTargets : undefined;
+          },
+          { description: 'both targets up in Prometheus', timeoutMs: 30_000 },
+        );
+        expect(
+          targets
+            .map((target) => ({
+              job: target.labels.job,
+              health: target.health,
+              error: target.lastError,
+            }))
+            .sort((a, b) => a.job.localeCompare(b.job)),
+        ).toEqual([
+          { job: 'subscribernest-api', health: 'up', error: '' },
+          { job: 'subscribernest-worker', health: 'up', error: '' },
+        ]);
+        // The ServiceDown rule's own selector finds both, answering.
+        const up = await prometheus.query('up{job=~"subscribernest-(api|worker)"}');
+        expect(up.map((row) => row.value)).toEqual([1, 1]);
+
+        type Rule = { name: string; health: string; lastError?: string };
+        const rules = await waitFor(
+          async () => {
+            const data = await prometheus.api<{ groups: { rules: Rule[] }[] }>('rules');
+            const all = data.groups.flatMap((group) => group.rules);
+            return all.length === alerts.length && all.every((rule) => rule.health !== 'unknown')
+              ? all
+              : undefined;
+          },
+          { description: 'every rule evaluated once', timeoutMs: 30_000 },
+        );
+        expect(rules.map((rule) => rule.name).sort()).toEqual(
+          alerts.map((rule) => rule.alert).sort(),
+        );
+        expect(
+          rules.filter((rule) => rule.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`),
+        ).toEqual([]);
+
+        const withoutSeries = async () => {
+          const missing: string[] = [];
+          for (const name of named) {
+            const series = await prometheus.api<unknown[]>('series', {
+              'match[]': `{__name__=~"${name}|${name}_bucket|${name}_count|${name}_sum"}`,
+            });
+            if (series.length === 0) missing.push(name);
+          }
+          return missing;
+        };
+        const missing = await waitFor(
+          async () => {
+            const names = await withoutSeries();
+            return names.length === 0 ? names : undefined;
+          },
+          { description: 'series for every named metric', timeoutMs: 15_000 },
+        ).catch(() => withoutSeries());
+        expect(missing).toEqual([]);
+      } catch (error) {
+        process.stderr.write(`prometheus log:\n${prometheus.log}\n`);
+        throw error;
+      } finally {
+        await prometheus.destroy();
+      }
+    },
+    90_000,
+  );
 });

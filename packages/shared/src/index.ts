@@ -50,5 +50,6 @@ export * from './sync-lifecycle/subscriber-sanitizer';
 export * from './sync-lifecycle/sync-lifecycle.module';
 export * from './sync-lifecycle/sync-run-lifecycle';
 export * from './sync-lifecycle/sync-run-transitions';
+export * from './tracing/trace-context';
 export * from './metrics/metric-catalog';
 export * from './metrics/metrics';

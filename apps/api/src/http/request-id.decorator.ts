@@ -1,5 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { IncomingMessage } from 'node:http';
+import { formatTraceparent, TracedRequest } from '@subscribernest/shared';
 
 /**
  * The request's id (nestjs-pino's, echoed as X-Request-Id): a trusted proxy's, else generated.
@@ -11,3 +12,14 @@ export const RequestId = createParamDecorator((_data: unknown, context: Executio
     ? String(request.id)
     : undefined;
 });
+
+/**
+ * The request's W3C `traceparent` (trace id and this request's span id; see loggerModule): a
+ * trusted proxy's trace continued, else a new one. Carried with the correlation id.
+ */
+export const RequestTraceparent = createParamDecorator(
+  (_data: unknown, context: ExecutionContext) => {
+    const request = context.switchToHttp().getRequest<TracedRequest>();
+    return request.traceContext ? formatTraceparent(request.traceContext) : undefined;
+  },
+);

@@ -17,7 +17,7 @@ import { UuidParam } from '../http/uuid-param.decorator';
 import { SyncAcceptedDto } from './dto/sync-accepted.dto';
 import { SyncHistoryQueryDto } from './dto/sync-history-query.dto';
 import { SyncRunDto } from './dto/sync-run.dto';
-import { RequestId } from '../http/request-id.decorator';
+import { RequestId, RequestTraceparent } from '../http/request-id.decorator';
 import { SyncService } from './sync.service';
 
 const NOT_FOUND = { type: ErrorResponseDto, description: 'No such connection of the caller' };
@@ -48,8 +48,12 @@ export class SyncController {
     @CurrentUser() user: User,
     @UuidParam('id') id: string,
     @RequestId() requestId: string | undefined,
+    @RequestTraceparent() traceparent: string | undefined,
   ): Promise<SyncAcceptedDto> {
-    const { run, connection, created } = await this.sync.requestSync(user.id, id, requestId);
+    const { run, connection, created } = await this.sync.requestSync(user.id, id, {
+      correlationId: requestId,
+      traceparent,
+    });
     const status = run.status === 'running' ? 'running' : 'queued';
     return {
       jobId: run.id,

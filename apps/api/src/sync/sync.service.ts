@@ -37,11 +37,14 @@ export class SyncService {
     @InjectPinoLogger(SyncService.name) private readonly logger: PinoLogger,
   ) {}
 
-  /** `correlationId`: the request's id, carried by the event, the run and every job it causes. */
+  /**
+   * `correlationId`: the request's id, carried by the event, the run and every job it causes;
+   * `traceparent`: the request's W3C trace context, carried the same way (ids only).
+   */
   async requestSync(
     userId: string,
     connectionId: string,
-    correlationId?: string,
+    { correlationId, traceparent }: { correlationId?: string; traceparent?: string } = {},
   ): Promise<AcceptedSync> {
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
       const event = new SyncRequestedEvent({
@@ -51,6 +54,7 @@ export class SyncService {
         syncRunId: randomUUID(),
         requestedAt: new Date().toISOString(),
         correlationId,
+        traceparent,
       });
       const outcome = await this.lifecycle.createManual(userId, connectionId, event);
       switch (outcome.kind) {

@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { describeJobError, InternalJobError, JobRunStatus } from '@subscribernest/shared';
+import {
+  describeJobError,
+  InternalJobError,
+  JobRunStatus,
+  parseTraceparent,
+  TraceContext,
+} from '@subscribernest/shared';
 import { Job, Worker } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { JobMetrics } from './job-metrics';
@@ -20,6 +26,13 @@ export function correlationIdOf(job: Job): string | null {
   if (typeof data !== 'object' || data === null || !('correlationId' in data)) return null;
   const id = data.correlationId;
   return typeof id === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : null;
+}
+
+/** The payload's W3C trace context, when it carries a valid `traceparent` (else none). */
+export function traceContextOf(job: Job): TraceContext | null {
+  const data: unknown = job.data;
+  if (typeof data !== 'object' || data === null || !('traceparent' in data)) return null;
+  return parseTraceparent(data.traceparent);
 }
 
 function dateOf(epochMs: number | undefined): Date | null {
@@ -160,8 +173,10 @@ export class JobAuditListener {
 
   private fields(queue: string, job: Job) {
     const correlationId = correlationIdOf(job);
+    const trace = traceContextOf(job);
     return {
       ...(correlationId ? { correlationId } : {}),
+      ...(trace ? { traceId: trace.traceId } : {}),
       queue,
       jobName: job.name,
       jobId: job.id,

@@ -24,6 +24,7 @@ export class SyncRequestedListener {
       syncRunId: event.syncRunId,
       trigger: 'manual',
       ...(event.correlationId ? { correlationId: event.correlationId } : {}),
+      ...(event.traceparent ? { traceparent: event.traceparent } : {}),
     };
     await this.producer.add(JOB.syncPublication, data, event.syncRunId);
     this.logger.info(

@@ -1,4 +1,4 @@
-import type { EspType } from '../entities/esp-connection.entity';
+import { ESP_TYPES, EspType } from '../entities/esp-connection.entity';
 import { METRICS } from '../metrics/metric-catalog';
 import { counterOf, histogramOf } from '../metrics/metrics';
 
@@ -27,6 +27,16 @@ export class EspCallMetrics {
   private readonly duration = histogramOf(METRICS.espRequestDuration);
   private readonly retries = counterOf(METRICS.espRetries);
   private readonly waited = counterOf(METRICS.espInlineWait);
+
+  constructor() {
+    // Retries are rare: start each ESP's retry counters at 0, so they exist in Prometheus from the
+    // first scrape (the dashboard's rate() then shows 0, not "no data", and the first retry counts
+    // as an increase instead of a new series). Three ESPs: the label set stays small.
+    for (const esp of ESP_TYPES) {
+      this.retries.inc({ esp }, 0);
+      this.waited.inc({ esp }, 0);
+    }
+  }
 
   attempt(esp: EspType, path: string, status: number | 'network', durationMs: number): void {
     const endpoint = endpointKind(path);

@@ -9,6 +9,8 @@ export interface SyncRequestedPayload {
   requestedAt: string;
   /** The api request's id (X-Request-Id): the worker logs every line of the sync with it. */
   correlationId?: string;
+  /** The api request's W3C trace context (`00-<trace id>-<span id>-<flags>`): ids only. */
+  traceparent?: string;
 }
 
 /**
@@ -24,6 +26,7 @@ export class SyncRequestedEvent implements SyncRequestedPayload {
   readonly syncRunId: string;
   readonly requestedAt: string;
   readonly correlationId: string | undefined;
+  readonly traceparent: string | undefined;
 
   constructor(payload: SyncRequestedPayload) {
     this.eventId = payload.eventId;
@@ -32,6 +35,7 @@ export class SyncRequestedEvent implements SyncRequestedPayload {
     this.syncRunId = payload.syncRunId;
     this.requestedAt = payload.requestedAt;
     this.correlationId = payload.correlationId;
+    this.traceparent = payload.traceparent;
   }
 
   toPayload(): SyncRequestedPayload {
@@ -42,6 +46,7 @@ export class SyncRequestedEvent implements SyncRequestedPayload {
       syncRunId: this.syncRunId,
       requestedAt: this.requestedAt,
       ...(this.correlationId ? { correlationId: this.correlationId } : {}),
+      ...(this.traceparent ? { traceparent: this.traceparent } : {}),
     };
   }
 }

@@ -3,6 +3,14 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { DynamicModule } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
+import {
+  childTraceContext,
+  formatTraceparent,
+  newTraceContext,
+  parseTraceparent,
+  TRACEPARENT_HEADER,
+  TraceContext,
+} from '../tracing/trace-context';
 
 type LogSettings = { LOG_LEVEL: string; NODE_ENV: string; TRUST_PROXY?: unknown };
 
@@ -29,19 +37,34 @@ export const REDACTED_LOG_PATHS = [
 
 const REQUEST_ID_HEADER = 'x-request-id';
 
+/** The response header that names the request's trace (W3C Trace Context Level 2). */
+export const TRACERESPONSE_HEADER = 'traceresponse';
+
+/** What the api's logger attaches to a request: its trace context (this request's own span). */
+export type TracedRequest = IncomingMessage & { traceContext?: TraceContext };
+
 /**
  * The request id: a sane X-Request-Id when the api trusts a proxy in front of it (TRUST_PROXY:
  * the proxy sets it, and it joins our logs to the proxy's), else a fresh one: a client reaching
  * the api directly must not pick the id that correlates our logs. Either is echoed back.
+ *
+ * The trace context, by the same rule: a valid `traceparent` from a trusted proxy continues its
+ * trace (this request is a new span of it), anything else (no proxy trusted, no header, a
+ * malformed one) starts a new trace; a bad header is never an error. The request's context is
+ * answered as `traceresponse` (not `traceparent`, which is a request header a proxy could mistake
+ * for its own upstream's) and carried with the correlation id into the work the request causes.
  */
 function requestIdFrom(trustProxy: boolean) {
-  return (req: IncomingMessage, res: ServerResponse): string => {
+  return (req: TracedRequest, res: ServerResponse): string => {
     const given = req.headers[REQUEST_ID_HEADER];
     const id =
       trustProxy && typeof given === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(given)
         ? given
         : randomUUID();
     res.setHeader(REQUEST_ID_HEADER, id);
+    const parent = trustProxy ? parseTraceparent(req.headers[TRACEPARENT_HEADER]) : null;
+    req.traceContext = parent ? childTraceContext(parent) : newTraceContext();
+    res.setHeader(TRACERESPONSE_HEADER, formatTraceparent(req.traceContext));
     return id;
   };
 }
@@ -63,6 +86,9 @@ export function loggerModule(service: 'api' | 'worker'): DynamicModule {
         base: { service, pid: process.pid },
         redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
         genReqId: requestIdFrom(trustsAProxy(config.get('TRUST_PROXY', { infer: true }))),
+        // The trace id on every line of the request (ours and pino-http's "request completed").
+        customProps: (req: TracedRequest) =>
+          req.traceContext ? { traceId: req.traceContext.traceId } : {},
         // Health and metrics are polled constantly; logging each would drown the real traffic.
         autoLogging: {
           ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics',

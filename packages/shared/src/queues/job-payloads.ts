@@ -11,12 +11,16 @@ import { ManualCronName } from './manual-cron-ticks';
  * it needs from Postgres and checks it is still valid there.
  */
 export interface JobPayloads extends DomainEventPayloads {
-  /** `correlationId`: the api request or cron tick behind the run (absent in older jobs). */
+  /**
+   * `correlationId`: the api request or cron tick behind the run (absent in older jobs);
+   * `traceparent`: its W3C trace context (trace and span ids, absent in older jobs).
+   */
   [JOB.syncPublication]: {
     espConnectionId: string;
     syncRunId: string;
     trigger: SyncTrigger;
     correlationId?: string;
+    traceparent?: string;
   };
   /** The `login_codes` row whose code is mailed to its address (both read there). */
   [JOB.loginCode]: { loginCodeId: string };
@@ -74,6 +78,7 @@ export const JOB_PAYLOAD_FIELDS = [
   'requestedAt',
   'periodStart',
   'correlationId',
+  'traceparent',
 ] as const;
 export type JobPayloadField = (typeof JOB_PAYLOAD_FIELDS)[number];
 
