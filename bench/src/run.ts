@@ -13,6 +13,30 @@ interface Bench {
 }
 
 export const BENCHES: Record<string, Bench> = {
+  api: {
+    file: 'api.bench.js',
+    measures:
+      'GET …/subscribers?limit=50 by cursor (walking nextCursor) and by shallow page= through ' +
+      'the built api, with autocannon, against GET /health and the raw keyset SELECT (req/s, ' +
+      'latency at a small and a large list; cursor/health and large/small last)',
+    options: [
+      '--small N --large N               list sizes (default 200000 and 2000000)',
+      '--duration S                      seconds per route (default 10)',
+      '--connections N                   concurrent HTTP connections (default 10)',
+      '--json                            the figures as one JSON line on stdout',
+    ],
+  },
+  counts: {
+    file: 'subscriber-counts.bench.js',
+    measures:
+      'the cost of the subscriber_counts triggers on the sync upsert: 1,000-row unnest upserts ' +
+      'with the triggers disabled and enabled, in turns on the same table (rows/s, ratio)',
+    options: [
+      '--size N                          rows per pass (default 200000)',
+      '--rounds N                        alternations of without/with (default 2)',
+      '--json                            the figures as one JSON line on stdout',
+    ],
+  },
   'esp-pull': {
     file: 'esp-pull.bench.js',
     measures:

@@ -205,6 +205,27 @@ describe('subscribers and dashboard (real app, Postgres, Redis)', () => {
       expect(body.message.length).toBeGreaterThan(0);
     });
 
+    it('serves offset pages down to page × limit = 10,000 rows, and points deeper ones to cursor', async () => {
+      const deepest = (
+        await alice.get(`/esp-connections/${weekly}/subscribers?page=100&limit=100`).expect(200)
+      ).body as PageBody;
+      expect(deepest).toMatchObject({ data: [], page: 100, total: 157, nextCursor: null });
+      for (const query of ['page=101&limit=100', 'page=501', 'page=10001&limit=1']) {
+        const body = (
+          await alice.get(`/esp-connections/${weekly}/subscribers?${query}`).expect(400)
+        ).body as { fields: Record<string, string[]>; message: string[] };
+        expect(Object.keys(body.fields)).toEqual(['page']);
+        expect(body.message.join(' ')).toMatch(/10000|cursor/);
+      }
+      const body = (
+        await alice.get(`/esp-connections/${weekly}/subscribers?page=101&limit=100`).expect(400)
+      ).body as { message: string[] };
+      expect(body.message).toEqual([
+        'page × limit must be at most 10000 (page 101 × limit 100 is 10100): deeper rows are ' +
+          "read with cursor (pass each answer's nextCursor), whose pages cost the same at any depth",
+      ]);
+    });
+
     it('names the limits in its messages', async () => {
       const body = (
         await alice.get(`/esp-connections/${weekly}/subscribers?limit=101&status=x`).expect(400)
@@ -352,6 +373,10 @@ describe('subscribers and dashboard (real app, Postgres, Redis)', () => {
       });
       await alice.get('/dashboard/subscribers?limit=500').expect(400);
       await alice.get('/dashboard/subscribers?page=0').expect(400);
+      await alice.get('/dashboard/subscribers?page=100&limit=100').expect(200);
+      const deep = (await alice.get('/dashboard/subscribers?page=101&limit=100').expect(400))
+        .body as { fields: Record<string, string[]> };
+      expect(deep.fields.page[0]).toMatch(/cursor/);
       const connectionCursor = Buffer.from(JSON.stringify([1, randomUUID()])).toString('base64url');
       await alice.get(`/dashboard/subscribers?cursor=${connectionCursor}`).expect(400);
     });

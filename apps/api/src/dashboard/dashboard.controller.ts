@@ -33,12 +33,13 @@ export class DashboardController {
     summary: "The caller's subscribers across all connections, paged",
     description:
       'Like GET /esp-connections/:id/subscribers (page/limit, status, cursor), each row with ' +
-      'its connection and ESP.',
+      'its connection and ESP. Offset pages reach `page × limit` ≤ 10,000 rows; deeper is a 400 ' +
+      'pointing to `cursor`.',
   })
   @ApiOkResponse({ type: DashboardSubscriberPageDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'Bad page, limit (1–100), status or cursor',
+    description: 'Bad page (page × limit at most 10,000), limit (1–100), status or cursor',
   })
   async subscribers(
     @CurrentUser() user: User,

@@ -8,7 +8,10 @@ export interface UserTotals {
   lastSyncedAt: Date | null;
 }
 
-/** The dashboard's totals for one user, in one round trip. */
+/**
+ * The dashboard's totals for one user, in one round trip; the subscribers from `subscriber_counts`
+ * (exact, kept by triggers), never a `count(*)` over every list.
+ */
 @Injectable()
 export class DashboardRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -18,9 +21,9 @@ export class DashboardRepository {
       { connections: string; subscribers: string; last_synced_at: Date | null }[]
     >(
       `SELECT (SELECT count(*) FROM esp_connections WHERE user_id = $1) AS connections,
-              (SELECT count(*)
-                 FROM subscribers s
-                 JOIN esp_connections c ON c.id = s.esp_connection_id
+              (SELECT coalesce(sum(sc.count), 0)
+                 FROM subscriber_counts sc
+                 JOIN esp_connections c ON c.id = sc.esp_connection_id
                 WHERE c.user_id = $1) AS subscribers,
               (SELECT max(last_synced_at) FROM esp_connections WHERE user_id = $1)
                 AS last_synced_at`,

@@ -33,12 +33,14 @@ export class SubscriberController {
     summary: "A connection's stored subscribers, paged",
     description:
       'Masked addresses only, in a stable order. Page with `page` + `limit`, or walk the list ' +
-      'with `cursor` (the previous answer’s `nextCursor`), whose cost does not grow with depth.',
+      'with `cursor` (the previous answer’s `nextCursor`), whose cost does not grow with depth. ' +
+      'Offset pages reach `page × limit` ≤ 10,000 rows; deeper is a 400 pointing to `cursor`. ' +
+      '`total` is maintained with the data (per connection and status), never counted per request.',
   })
   @ApiOkResponse({ type: SubscriberPageDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'Bad id, page, limit (1–100), status or cursor',
+    description: 'Bad id, page (page × limit at most 10,000), limit (1–100), status or cursor',
   })
   @ApiNotFoundResponse(CONNECTION_NOT_FOUND)
   async list(

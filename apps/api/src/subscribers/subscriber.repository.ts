@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EspType, Subscriber, SubscriberStatus } from '@subscribernest/shared';
+import { EspType, Subscriber, SubscriberCount, SubscriberStatus } from '@subscribernest/shared';
 import { DataSource, Repository, SelectQueryBuilder } from 'typeorm';
 import { openCursor } from './subscriber-export-cursor';
 
@@ -65,7 +65,8 @@ export const EXPORT_QUERY = `/* subscribers.export */
  * through that user's connections (an inner join on `esp_connections.user_id`), so another
  * user's subscribers do not exist here. Lists are in id order, which the
  * `(esp_connection_id, id)` and `(esp_connection_id, status, id)` indexes serve directly: a
- * keyset page (`id > last`) costs the same however deep it is.
+ * keyset page (`id > last`) costs the same however deep it is. Totals come from
+ * `subscriber_counts`, never a `count(*)` over a list.
  */
 @Injectable()
 export class SubscriberRepository {
@@ -87,28 +88,30 @@ export class SubscriberRepository {
     return query.getMany();
   }
 
-  /** How many subscribers of the connection (in `status`, when given). */
+  /**
+   * How many subscribers of the connection (in `status`, when given), from `subscriber_counts`
+   * (kept exact by triggers in the transactions that change `subscribers`): at most three rows
+   * read, whatever the list's size.
+   */
   async countForUser(
     userId: string,
     connectionId: string,
     status?: SubscriberStatus,
   ): Promise<number> {
-    const row = await this.connectionQuery(userId, connectionId, status)
-      .select('count(*)', 'count')
-      .getRawOne<{ count: string }>();
-    return Number(row?.count ?? 0);
+    const counts = await this.countByStatusForUser(userId, connectionId);
+    return status ? counts[status] : counts.active + counts.unsubscribed + counts.bounced;
   }
 
-  /** Subscribers of the connection per status, in one grouped query. */
+  /** Subscribers of the connection per status, from `subscriber_counts`. */
   async countByStatusForUser(
     userId: string,
     connectionId: string,
   ): Promise<Record<SubscriberStatus, number>> {
-    const rows = await this.connectionQuery(userId, connectionId)
-      .select('subscriber.status', 'status')
-      .addSelect('count(*)', 'count')
-      .groupBy('subscriber.status')
-      .getRawMany<{ status: SubscriberStatus; count: string }>();
+    const rows = await this.countsQuery(userId)
+      .andWhere('counts.espConnectionId = :connectionId', { connectionId })
+      .select('counts.status', 'status')
+      .addSelect('counts.count', 'count')
+      .getRawMany<{ status: SubscriberStatus; count: number }>();
     const counts: Record<SubscriberStatus, number> = { active: 0, unsubscribed: 0, bounced: 0 };
     for (const row of rows) counts[row.status] = Number(row.count);
     return counts;
@@ -179,12 +182,22 @@ export class SubscriberRepository {
     }));
   }
 
-  /** How many subscribers the user has across all connections (in `status`, when given). */
+  /**
+   * How many subscribers the user has across all connections (in `status`, when given), from
+   * `subscriber_counts`: three rows per connection at most.
+   */
   async countAcrossConnectionsForUser(userId: string, status?: SubscriberStatus): Promise<number> {
-    const row = await this.userQuery(userId, status)
-      .select('count(*)', 'count')
-      .getRawOne<{ count: string }>();
+    const query = this.countsQuery(userId).select('coalesce(sum(counts.count), 0)', 'count');
+    if (status) query.andWhere('counts.status = :status', { status });
+    const row = await query.getRawOne<{ count: string }>();
     return Number(row?.count ?? 0);
+  }
+
+  /** The user's rows of `subscriber_counts` (through their connections). */
+  private countsQuery(userId: string): SelectQueryBuilder<SubscriberCount> {
+    return this.subscribers.manager
+      .createQueryBuilder(SubscriberCount, 'counts')
+      .innerJoin('counts.espConnection', 'connection', 'connection.userId = :userId', { userId });
   }
 
   private userQuery(userId: string, status?: SubscriberStatus): SelectQueryBuilder<Subscriber> {

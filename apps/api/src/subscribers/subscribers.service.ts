@@ -2,7 +2,10 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { EncryptionService, EspConnection, SubscriberStatus } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EspConnectionRepository } from '../esp-connections/esp-connection.repository';
-import { SubscriberListQueryDto } from './dto/subscriber-list-query.dto';
+import {
+  SUBSCRIBERS_MAX_PAGED_ROWS,
+  SubscriberListQueryDto,
+} from './dto/subscriber-list-query.dto';
 import { decodeSubscriberCursor, encodeSubscriberCursor } from './subscriber-cursor';
 import { ListedSubscriber, SubscriberRepository, SubscriberSlice } from './subscriber.repository';
 
@@ -25,7 +28,8 @@ export interface PagePlan {
 
 /**
  * Turns `?page=&limit=&cursor=` into a read: one row more than `limit` is read, to know whether
- * a next page exists. `cursorArity` is the number of keys in this list's cursor.
+ * a next page exists. An offset page deeper than SUBSCRIBERS_MAX_PAGED_ROWS is a 400 naming
+ * `cursor`. `cursorArity` is the number of keys in this list's cursor.
  */
 export function planPage(query: SubscriberListQueryDto, cursorArity: number): PagePlan {
   const take = query.limit + 1;
@@ -45,7 +49,22 @@ export function planPage(query: SubscriberListQueryDto, cursorArity: number): Pa
     };
   }
   const page = query.page ?? 1;
+  if (page * query.limit > SUBSCRIBERS_MAX_PAGED_ROWS) throw tooDeep(page, query.limit);
   return { slice: { status: query.status, take, skip: (page - 1) * query.limit }, page };
+}
+
+/** The 400 for an offset page beyond SUBSCRIBERS_MAX_PAGED_ROWS. */
+function tooDeep(page: number, limit: number): BadRequestException {
+  const message =
+    `page × limit must be at most ${SUBSCRIBERS_MAX_PAGED_ROWS} (page ${page} × limit ${limit} ` +
+    `is ${page * limit}): deeper rows are read with cursor (pass each answer's nextCursor), ` +
+    'whose pages cost the same at any depth';
+  return new BadRequestException({
+    statusCode: 400,
+    message: [message],
+    error: 'Bad Request',
+    fields: { page: [message] },
+  });
 }
 
 /** The answer for `rows` read by `plan`; `cursorOf` gives a row's keyset position. */

@@ -44,6 +44,7 @@ describe('migrations (real Postgres)', () => {
       'sessions',
       'stripe_webhook_events',
       'subscriber_count_snapshots',
+      'subscriber_counts',
       'subscribers',
       'sync_runs',
       'sync_seen_subscribers',

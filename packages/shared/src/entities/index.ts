@@ -9,6 +9,7 @@ import { OutboxEvent } from './outbox-event.entity';
 import { Session } from './session.entity';
 import { StripeWebhookEvent } from './stripe-webhook-event.entity';
 import { Subscriber } from './subscriber.entity';
+import { SubscriberCount } from './subscriber-count.entity';
 import { SubscriberCountSnapshot } from './subscriber-count-snapshot.entity';
 import { SyncRun } from './sync-run.entity';
 import { SyncSeenSubscriber } from './sync-seen-subscriber.entity';
@@ -25,6 +26,7 @@ export * from './outbox-event.entity';
 export * from './session.entity';
 export * from './stripe-webhook-event.entity';
 export * from './subscriber.entity';
+export * from './subscriber-count.entity';
 export * from './subscriber-count-snapshot.entity';
 export * from './sync-run.entity';
 export * from './sync-seen-subscriber.entity';
@@ -37,6 +39,7 @@ export const ENTITIES = [
   Session,
   EspConnection,
   Subscriber,
+  SubscriberCount,
   SyncRun,
   SyncSeenSubscriber,
   SubscriberCountSnapshot,

@@ -12,6 +12,7 @@ import { AddStripeBilling1796500000000 } from './1796500000000-add-stripe-billin
 import { AddSyncRunSkippedRows1796600000000 } from './1796600000000-add-sync-run-skipped-rows';
 import { AddCorrelationIds1796650000000 } from './1796650000000-add-correlation-ids';
 import { AddIncrementalSync1796700000000 } from './1796700000000-add-incremental-sync';
+import { CreateSubscriberCounts1796800000000 } from './1796800000000-create-subscriber-counts';
 import { UnloggedSyncSeenSet1796900000000 } from './1796900000000-unlogged-sync-seen-set';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
@@ -30,5 +31,6 @@ export const MIGRATIONS = [
   AddSyncRunSkippedRows1796600000000,
   AddCorrelationIds1796650000000,
   AddIncrementalSync1796700000000,
+  CreateSubscriberCounts1796800000000,
   UnloggedSyncSeenSet1796900000000,
 ];

@@ -1,18 +1,27 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { SUBSCRIBER_STATUSES, SubscriberStatus } from '@subscribernest/shared';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { IntQueryParam, MAX_PAGE } from '../../http/int-query-param.decorator';
+import { IntQueryParam } from '../../http/int-query-param.decorator';
 
 export const SUBSCRIBERS_DEFAULT_LIMIT = 20;
 export const SUBSCRIBERS_MAX_LIMIT = 100;
+/**
+ * The deepest row offset paging reaches: `page × limit` at most 10,000. An offset page costs a
+ * scan of every row before it, so deeper pages are a 400 pointing to `cursor`, whose pages cost
+ * the same at any depth.
+ */
+export const SUBSCRIBERS_MAX_PAGED_ROWS = 10_000;
 
 /** `?page=&limit=&status=&cursor=` of the subscriber lists. */
 export class SubscriberListQueryDto {
   @IntQueryParam({
     minimum: 1,
-    maximum: MAX_PAGE,
+    maximum: SUBSCRIBERS_MAX_PAGED_ROWS,
     default: 1,
-    description: `Page number (offset paging), 1 to ${MAX_PAGE}. Not allowed together with \`cursor\`.`,
+    description:
+      `Page number (offset paging), from 1, with \`page × limit\` at most ` +
+      `${SUBSCRIBERS_MAX_PAGED_ROWS.toLocaleString('en-US')} (deeper is a 400: walk the list ` +
+      'with `cursor` instead). Not allowed together with `cursor`.',
   })
   page?: number;
 
