@@ -40,6 +40,19 @@ export const BENCHES: Record<string, Bench> = {
       'same jobs (jobs/s, worker peak RSS at a small and a large number of connections)',
     options: ['--small N --large N               connections (default 10000 and 100000)'],
   },
+  sync: {
+    file: 'sync.bench.js',
+    measures:
+      'a first sync, an unchanged re-sync and a re-sync after 1% changed, through the built ' +
+      'worker, against 1,000-row unnest upserts, COPY and per-row SELECT+INSERT of the same ' +
+      'rows on the same table (subs/s, ratios, re-sync speed-up, worker peak RSS, row checks)',
+    options: [
+      '--esp beehiiv|kit|mailchimp|all   (default beehiiv)',
+      '--size N                          subscribers (default 200000)',
+      '--per-row-sample N                rows for the per-row baseline (default 20000)',
+      '--json                            the figures as one JSON object, the last line',
+    ],
+  },
   incremental: {
     file: 'incremental-sync.bench.js',
     measures:
