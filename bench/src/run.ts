@@ -21,6 +21,7 @@ export const BENCHES: Record<string, Bench> = {
     options: [
       '--esp beehiiv|kit|mailchimp|all   (default kit)',
       '--size N                          subscribers (default 1000000)',
+      '--json                            the figures as one JSON object, the last line',
     ],
   },
   export: {
@@ -31,6 +32,7 @@ export const BENCHES: Record<string, Bench> = {
     options: [
       '--format csv|json|xlsx|all        (default csv)',
       '--small N --large N               list sizes (default 10000 and 100000)',
+      '--json                            the figures as one JSON object, the last line',
     ],
   },
   fanout: {
@@ -38,7 +40,10 @@ export const BENCHES: Record<string, Bench> = {
     measures:
       'a manual midnight-sync tick through the built worker against raw BullMQ addBulk of the ' +
       'same jobs (jobs/s, worker peak RSS at a small and a large number of connections)',
-    options: ['--small N --large N               connections (default 10000 and 100000)'],
+    options: [
+      '--small N --large N               connections (default 10000 and 100000)',
+      '--json                            the figures as one JSON object, the last line',
+    ],
   },
   sync: {
     file: 'sync.bench.js',
@@ -61,6 +66,7 @@ export const BENCHES: Record<string, Bench> = {
     options: [
       '--esp mailchimp|kit               (default mailchimp)',
       '--size N                          subscribers (default 1000000)',
+      '--json                            the figures as one JSON object, the last line',
     ],
   },
 };
