@@ -15,3 +15,8 @@ export function rssOf(pid: number): { peak: number; now: number } {
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { peak: mb(kb('VmHWM') * 1024), now: mb(kb('VmRSS') * 1024) };
 }
+
+/** Whether the bare switch `--name` is on the command line. */
+export function has(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}

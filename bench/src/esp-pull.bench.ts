@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { createEspClientRegistry, EspType } from '@subscribernest/shared';
 import { FAKE_ESP_DEMO_KEYS } from '@subscribernest/testkit';
 import { flag, mb } from './bench-args';
+import { report } from './bench-report';
 
 const ESPS: EspType[] = ['beehiiv', 'kit', 'mailchimp'];
 // The fake CLI's fixed demo keys (see packages/testkit/README.md).
@@ -187,10 +188,12 @@ async function main(): Promise<void> {
     console.log(
       'esp        phase   subscribers  seconds  subs/s     peak RSS MB  RSS@10% MB  RSS@end MB',
     );
+    const figures: Record<string, { raw: PhaseResult; client: PhaseResult }> = {};
     for (const esp of esps) {
       const common = ['--esp', esp, '--base-url', baseUrls[esp], '--size', String(size)];
       const raw = await runChild(['--phase', 'raw', ...common]);
       const client = await runChild(['--phase', 'client', ...common]);
+      figures[esp] = { raw, client };
       for (const r of [raw, client]) {
         console.log(
           [
@@ -214,6 +217,7 @@ async function main(): Promise<void> {
           `(${client.heapAfterGcAtTenthMb} → ${client.heapAfterGcAtEndMb} MB; flat ≈ 1)`,
       );
     }
+    report({ bench: 'esp-pull', size, esps: figures });
   } finally {
     fake.kill('SIGTERM');
   }

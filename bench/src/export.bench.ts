@@ -29,6 +29,7 @@ import {
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
 import { flag, mb, rssOf } from './bench-args';
+import { report } from './bench-report';
 
 const FORMATS = ['csv', 'json', 'xlsx'] as const;
 type Format = (typeof FORMATS)[number];
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
     console.log(
       `Export benchmark: ${small.toLocaleString('en-US')} vs ${large.toLocaleString('en-US')} subscribers`,
     );
+    const figures: Record<string, Record<number, unknown>> = {};
     console.log('format  phase  rows        seconds  rows/s     peak RSS MB  idle RSS MB  MB out');
     for (const format of formats) {
       const results = new Map<number, { raw: RawResult; api: ApiResult }>();
@@ -267,6 +269,7 @@ async function main(): Promise<void> {
       }
       const s = results.get(small)!;
       const l = results.get(large)!;
+      figures[format] = Object.fromEntries(results);
       console.log(
         `${format}: api/raw throughput ${(large / l.api.seconds / (large / l.raw.seconds)).toFixed(2)} ` +
           `at ${large}; api peak RSS ${large}/${small} ${(l.api.peakRssMb / s.api.peakRssMb).toFixed(2)} ` +
@@ -275,6 +278,7 @@ async function main(): Promise<void> {
           `raw peak RSS ${large}/${small} ${(l.raw.maxRssMb / s.raw.maxRssMb).toFixed(2)}`,
       );
     }
+    report({ bench: 'export', small, large, formats: figures });
   } finally {
     await client.end();
     await database.drop();

@@ -38,6 +38,7 @@ import {
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { flag, rssOf } from './bench-args';
+import { report } from './bench-report';
 
 const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
 const PAGE = 1_000;
@@ -175,6 +176,12 @@ async function main(): Promise<void> {
       `${l.size.toLocaleString('en-US')}/${s.size.toLocaleString('en-US')}: ` +
       `${(l.workerPeakRssMb / s.workerPeakRssMb).toFixed(2)} (flat ≈ 1)`,
   );
+  report({
+    bench: 'fanout',
+    results,
+    fanoutToRaw: l.fanoutJobsPerSecond / l.rawJobsPerSecond,
+    peakRssLargeToSmall: l.workerPeakRssMb / s.workerPeakRssMb,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -33,6 +33,7 @@ import {
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
 import { flag } from './bench-args';
+import { report } from './bench-report';
 
 type Esp = 'mailchimp' | 'kit';
 const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
@@ -224,6 +225,17 @@ async function main(): Promise<void> {
         `full/incremental time ${speedup.toFixed(1)}× (target ≥ 20×), ` +
         `rows differing between the two connections: ${diff.differing} (target 0)`,
     );
+    report({
+      bench: 'incremental',
+      esp,
+      size,
+      changed,
+      incremental,
+      full,
+      requestShare,
+      speedup,
+      rowsDiffering: diff.differing,
+    });
     if (incremental.mode !== 'incremental' || full.mode !== 'full' || diff.differing !== 0) {
       throw new Error('the incremental result is not the full one');
     }

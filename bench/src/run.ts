@@ -45,6 +45,7 @@ export const BENCHES: Record<string, Bench> = {
     options: [
       '--esp beehiiv|kit|mailchimp|all   (default kit)',
       '--size N                          subscribers (default 1000000)',
+      '--json                            the figures as one JSON object, the last line',
     ],
   },
   export: {
@@ -55,6 +56,7 @@ export const BENCHES: Record<string, Bench> = {
     options: [
       '--format csv|json|xlsx|all        (default csv)',
       '--small N --large N               list sizes (default 10000 and 100000)',
+      '--json                            the figures as one JSON object, the last line',
     ],
   },
   fanout: {
@@ -62,7 +64,23 @@ export const BENCHES: Record<string, Bench> = {
     measures:
       'a manual midnight-sync tick through the built worker against raw BullMQ addBulk of the ' +
       'same jobs (jobs/s, worker peak RSS at a small and a large number of connections)',
-    options: ['--small N --large N               connections (default 10000 and 100000)'],
+    options: [
+      '--small N --large N               connections (default 10000 and 100000)',
+      '--json                            the figures as one JSON object, the last line',
+    ],
+  },
+  sync: {
+    file: 'sync.bench.js',
+    measures:
+      'a first sync, an unchanged re-sync and a re-sync after 1% changed, through the built ' +
+      'worker, against 1,000-row unnest upserts, COPY and per-row SELECT+INSERT of the same ' +
+      'rows on the same table (subs/s, ratios, re-sync speed-up, worker peak RSS, row checks)',
+    options: [
+      '--esp beehiiv|kit|mailchimp|all   (default beehiiv)',
+      '--size N                          subscribers (default 200000)',
+      '--per-row-sample N                rows for the per-row baseline (default 20000)',
+      '--json                            the figures as one JSON object, the last line',
+    ],
   },
   incremental: {
     file: 'incremental-sync.bench.js',
@@ -72,6 +90,7 @@ export const BENCHES: Record<string, Bench> = {
     options: [
       '--esp mailchimp|kit               (default mailchimp)',
       '--size N                          subscribers (default 1000000)',
+      '--json                            the figures as one JSON object, the last line',
     ],
   },
 };
