@@ -114,16 +114,12 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
       );
       this.handback.request();
     }, drainMs);
+    // Half of what the drain leaves of SHUTDOWN_TIMEOUT_MS, so the rest of shutdown still fits.
+    const closeMs =
+      drainMs + Math.floor((this.config.get('SHUTDOWN_TIMEOUT_MS', { infer: true }) - drainMs) / 2);
     try {
       await Promise.all(
-        this.processors.map((processor) =>
-          processor.worker.close().catch((error: unknown) => {
-            this.logger.error(
-              { queue: processor.worker.name, error: describeJobError(error) },
-              'worker did not close cleanly',
-            );
-          }),
-        ),
+        this.processors.map((processor) => this.closeWithin(processor.worker, closeMs)),
       );
     } finally {
       clearTimeout(handBack);
@@ -131,6 +127,43 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     await this.audit.drain();
     await Promise.all(this.clusters.splice(0).map((cluster) => closeRedisClient(cluster)));
     this.logger.info({ queues: this.queues }, 'workers stopped');
+  }
+
+  /**
+   * `worker.close()`, bounded. A BullMQ worker whose Redis client is wedged (a promise of the
+   * client that never settles) never finishes closing, and the process watchdog would then exit 1
+   * for all the others. Past `ms` its connections are dropped instead: a job it still held returns
+   * through the stalled-job check, as after a crash.
+   */
+  private async closeWithin(worker: Worker, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), ms);
+    });
+    const closed = worker.close().then(
+      () => false as const,
+      (error: unknown) => {
+        this.logger.error(
+          { queue: worker.name, error: describeJobError(error) },
+          'worker did not close cleanly',
+        );
+        return false as const;
+      },
+    );
+    try {
+      if (!(await Promise.race([closed, timedOut]))) return;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.logger.error(
+      { queue: worker.name, closeMs: ms },
+      'worker did not close in time: dropping its Redis connections',
+    );
+    void worker.disconnect().catch(() => undefined);
+    void worker.waitUntilReady().then(
+      (blocking) => blocking.disconnect(),
+      () => undefined,
+    );
   }
 
   /** How long shutdown lets active jobs run before asking them to hand back. */

@@ -51,6 +51,14 @@ describe('the Redis factory', () => {
     // What BullMQ demands of a worker's connection, and checks on a Cluster's redisOptions.
     expect(worker.options.redisOptions?.maxRetriesPerRequest).toBeNull();
     expect(worker.options.enableOfflineQueue).toBe(true);
+    // A failed ready check leaves ioredis's `connect()` pending for good, and BullMQ's blocking
+    // connection awaits it (redis-client.ts): workers' clusters have none.
+    expect(worker.options.enableReadyCheck).toBe(false);
+    // BullMQ's blocking connection is a duplicate: it keeps the worker's options.
+    const blocking = worker.duplicate();
+    expect(blocking.options).toMatchObject({ enableReadyCheck: false, enableOfflineQueue: true });
+    expect(blocking.options.redisOptions?.maxRetriesPerRequest).toBeNull();
+    blocking.disconnect();
     worker.disconnect();
   });
 });

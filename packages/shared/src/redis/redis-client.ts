@@ -74,8 +74,8 @@ function singleNodeOptions(url: string, role: RedisRole): RedisOptions {
 }
 
 /**
- * The cluster counterpart of each role. The offline queue, the retry strategy and the key prefix
- * belong to the cluster client; the rest to each node's connection. Nodes do not reconnect on
+ * The cluster counterpart of each role. The offline queue, the retry strategy, the ready check and
+ * the key prefix belong to the cluster client; the rest to each node's connection. Nodes do not reconnect on
  * their own (ioredis's default): a node that went away is found again through the slot map,
  * refreshed from the others, and `clusterRetryStrategy` reconnects once every node was lost.
  */
@@ -85,14 +85,28 @@ function clusterOptions(
   overrides: RedisClientOverrides,
 ): ClusterOptions {
   const { enableOfflineQueue, retryStrategy, keyPrefix, lazyConnect, ...nodeOverrides } = overrides;
-  const roleOptions: { offline: boolean; maxRetriesPerRequest: number | null | undefined } =
+  const roleOptions: {
+    offline: boolean;
+    maxRetriesPerRequest: number | null | undefined;
+    readyCheck: boolean;
+  } =
     role === 'worker'
-      ? { offline: true, maxRetriesPerRequest: null }
+      ? { offline: true, maxRetriesPerRequest: null, readyCheck: false }
       : role === 'producer'
-        ? { offline: false, maxRetriesPerRequest: 1 }
-        : { offline: true, maxRetriesPerRequest: undefined };
+        ? { offline: false, maxRetriesPerRequest: 1, readyCheck: true }
+        : { offline: true, maxRetriesPerRequest: undefined, readyCheck: true };
   return {
-    enableReadyCheck: true,
+    // No ready check on workers' clusters. When ioredis's check (CLUSTER INFO) finds
+    // `cluster_state:fail` — a reconnect while a master is down — it reconnects from inside
+    // `connect()` and drops that call's promise: it never settles, although the client becomes
+    // ready later (ioredis #709). BullMQ's blocking connection awaits exactly that `connect()`
+    // when its BZPOPMIN watchdog or error path reconnects during an outage, so the worker's main
+    // loop, and `Worker.close()` behind it, waited forever: the worker took no job again. Without
+    // the check `connect()` settles once a node served the slot map (or every node failed), and a
+    // command sent while the cluster is down gets CLUSTERDOWN, which ioredis retries and BullMQ
+    // treats as a passing error. Producers keep the check: nothing awaits their `connect()`, and
+    // while it fails their commands are refused at once, as a request path wants.
+    enableReadyCheck: roleOptions.readyCheck,
     enableOfflineQueue: enableOfflineQueue ?? roleOptions.offline,
     clusterRetryStrategy: retryStrategy ?? reconnectBackoff,
     keyPrefix,
