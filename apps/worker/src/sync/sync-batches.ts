@@ -13,6 +13,7 @@ import {
   SyncRunLifecycle,
   WorkerEnv,
 } from '@subscribernest/shared';
+import { readAhead } from './read-ahead';
 
 /** Consecutive ESP pages, prepared for one write (SyncRunLifecycle.storePage). */
 export interface SyncBatch {
@@ -54,10 +55,8 @@ export class SyncBatchBuilder {
   }
 
   /**
-   * The batches of `pages`. A batch closes early when `flushNow()` says so after a page (shutdown
-   * asks the job to hand back) and when the stream fails: the pages read before the failure are
-   * stored first, as they were when every page was its own write, so a pass that keeps hitting
-   * 429s still moves forward between its delays.
+   * The batches of `pages`, the pages of batch k+1 fetched while batch k is prepared (readAhead),
+   * so that with the caller's own readAhead a pass fetches, prepares and writes at once.
    */
   async *batches(
     pass: SyncPass,
@@ -68,32 +67,45 @@ export class SyncBatchBuilder {
     // pass is the upsert's to settle), so the comparison read is skipped.
     const compare = await this.lifecycle.hasSubscribers(pass.connectionId);
     // The ids of the batch handed out last: it may still be being written while this one is
-    // compared (readAhead), so a stale read must not call one of them unchanged.
+    // compared (the caller's readAhead), so a stale read must not call one of them unchanged.
     let inFlight = new Set<string>();
+    for await (const group of readAhead(this.groups(pages, flushNow))) {
+      const batch = await this.prepare(pass, group, compare, inFlight);
+      inFlight = new Set(batch.rows.map((row) => row.externalId));
+      yield batch;
+    }
+  }
+
+  /**
+   * Consecutive pages holding at least SYNC_WRITE_BATCH_ROWS subscribers; the last group ends the
+   * pass. A group closes early when `flushNow()` says so after a page (shutdown asks the job to
+   * hand back) and when the stream fails: the pages read before the failure are stored first, as
+   * they were when every page was its own write, so a pass that keeps hitting 429s still moves
+   * forward between its delays. A stream that ends without a page saying the pass is complete
+   * hands over what it read (the caller treats the missing end as an error after storing it).
+   */
+  private async *groups(
+    pages: AsyncIterable<SubscriberPage>,
+    flushNow: () => boolean,
+  ): AsyncGenerator<SubscriberPage[], void, undefined> {
     let group: SubscriberPage[] = [];
     let size = 0;
-    // Takes the group first, so a batch whose preparation failed is not prepared again.
-    const close = async (): Promise<SyncBatch> => {
-      const taken = group;
-      group = [];
-      size = 0;
-      const batch = await this.prepare(pass, taken, compare, inFlight);
-      inFlight = new Set(batch.rows.map((row) => row.externalId));
-      return batch;
-    };
     try {
       for await (const page of pages) {
         group.push(page);
         size += page.subscribers.length + page.skipped;
-        if (size >= this.batchRows || page.nextCursor === null || flushNow()) yield await close();
+        if (size >= this.batchRows || page.nextCursor === null || flushNow()) {
+          const full = group;
+          group = [];
+          size = 0;
+          yield full;
+        }
       }
     } catch (error) {
-      if (group.length > 0) yield await close();
+      if (group.length > 0) yield group;
       throw error;
     }
-    // A stream that ended without a page saying the pass is complete: hand over what was read
-    // (the caller treats the missing end as an error after storing it).
-    if (group.length > 0) yield await close();
+    if (group.length > 0) yield group;
   }
 
   private async prepare(
