@@ -9,6 +9,7 @@ import {
   SubscriberContent,
   SubscriberPage,
   SubscriberRow,
+  subscriberContentHash,
   SyncPass,
   SyncRunLifecycle,
   WorkerEnv,
@@ -164,19 +165,18 @@ export class SyncBatchBuilder {
           continue;
         }
         const subscriber: EspSubscriber = sanitized.subscriber;
-        byId.set(subscriber.externalId, {
-          email: subscriber.email,
-          content: {
-            externalId: subscriber.externalId,
-            emailHmac: this.encryption.emailHmac(subscriber.email),
-            status: subscriber.status,
-            firstName: subscriber.firstName,
-            lastName: subscriber.lastName,
-            subscribedAt: subscriber.subscribedAt,
-            unsubscribedAt: subscriber.unsubscribedAt,
-            metadata: subscriber.metadata,
-          },
-        });
+        const content: SubscriberContent = {
+          externalId: subscriber.externalId,
+          emailHmac: this.encryption.emailHmac(subscriber.email),
+          status: subscriber.status,
+          firstName: subscriber.firstName,
+          lastName: subscriber.lastName,
+          subscribedAt: subscriber.subscribedAt,
+          unsubscribedAt: subscriber.unsubscribedAt,
+          metadata: subscriber.metadata,
+        };
+        content.contentHash = subscriberContentHash(content);
+        byId.set(subscriber.externalId, { email: subscriber.email, content });
       }
     }
     return { candidates: [...byId.values()], skips };

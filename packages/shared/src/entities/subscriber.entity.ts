@@ -71,6 +71,13 @@ export class Subscriber {
   @Column({ type: 'jsonb', default: () => `'{}'` })
   metadata: Record<string, unknown>;
 
+  /**
+   * subscriberContentHash of the synced fields: how a sync tells unchanged rows without sending
+   * them. Null until the row's first sync after the column was added. Never selected by default.
+   */
+  @Column({ name: 'content_hash', type: 'bytea', nullable: true, select: false })
+  contentHash: Buffer | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

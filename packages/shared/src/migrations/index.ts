@@ -14,6 +14,7 @@ import { AddCorrelationIds1796650000000 } from './1796650000000-add-correlation-
 import { AddIncrementalSync1796700000000 } from './1796700000000-add-incremental-sync';
 import { CreateSubscriberCounts1796800000000 } from './1796800000000-create-subscriber-counts';
 import { UnloggedSyncSeenSet1796900000000 } from './1796900000000-unlogged-sync-seen-set';
+import { AddSubscriberContentHash1797000000000 } from './1797000000000-add-subscriber-content-hash';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AddIncrementalSync1796700000000,
   CreateSubscriberCounts1796800000000,
   UnloggedSyncSeenSet1796900000000,
+  AddSubscriberContentHash1797000000000,
 ];

@@ -42,20 +42,60 @@ describe('subscriber pages (real Postgres)', () => {
     await upsertSubscriberPage(dataSource.manager, connectionId, [row('a'), row('b'), row('c')]);
   });
 
+  async function stored(ids: string[]) {
+    return dataSource.query<
+      {
+        external_id: string;
+        updated_at: Date;
+        email_encrypted: string;
+        content_hash: Buffer | null;
+      }[]
+    >(
+      `SELECT external_id, updated_at, email_encrypted, content_hash FROM subscribers
+        WHERE esp_connection_id = $1 AND external_id = ANY($2) ORDER BY external_id`,
+      [connectionId, ids],
+    );
+  }
+
   afterAll(async () => {
     await dataSource?.destroy();
     await database?.drop();
   });
 
-  it('calls a stored subscriber unchanged when every compared field is equal, whatever the ciphertext or key order', async () => {
-    const same = row('a', {
-      emailEncrypted: 'another-iv',
-      emailMasked: 'other',
-      metadata: { tags: ['a', 'b'], plan: 'free' },
-    });
+  it('calls a stored subscriber unchanged when every compared field is equal, whatever the ciphertext or mask', async () => {
+    const same = row('a', { emailEncrypted: 'another-iv', emailMasked: 'other' });
     expect(await findChangedSubscribers(dataSource.manager, connectionId, [same])).toEqual(
       new Set(),
     );
+  });
+
+  it('leaves a row whose hash alone differs in place: its hash refreshed, not counted, updated_at kept', async () => {
+    // Metadata keys in another order: the same jsonb, another hash.
+    const reordered = row('c', { metadata: { tags: ['a', 'b'], plan: 'free' } });
+    await dataSource.query(
+      `UPDATE subscribers SET content_hash = NULL WHERE esp_connection_id = $1 AND external_id = 'b'`,
+      [connectionId],
+    );
+    const legacy = row('b');
+    const before = await stored(['b', 'c']);
+    const changed = await findChangedSubscribers(dataSource.manager, connectionId, [
+      reordered,
+      legacy,
+    ]);
+    expect(changed).toEqual(new Set(['b', 'c']));
+    const counts = await upsertSubscriberPage(dataSource.manager, connectionId, [
+      { ...reordered, emailEncrypted: 'fresh-iv' },
+      { ...legacy, emailEncrypted: 'fresh-iv' },
+    ]);
+    expect(counts).toEqual({ created: 0, updated: 0 });
+    const after = await stored(['b', 'c']);
+    expect(
+      after.map(({ updated_at, email_encrypted }) => ({ updated_at, email_encrypted })),
+    ).toEqual(before.map(({ updated_at, email_encrypted }) => ({ updated_at, email_encrypted })));
+    expect(after.every((r) => r.content_hash !== null)).toBe(true);
+    expect(
+      await findChangedSubscribers(dataSource.manager, connectionId, [reordered, legacy]),
+    ).toEqual(new Set());
   });
 
   it('calls new subscribers and every kind of difference changed', async () => {
