@@ -19,24 +19,24 @@
  * pass is measured at the speed we sync, not Kit's: at Kit's 120 requests a minute a full pass of
  * the list alone takes size/1000/120 minutes, which only widens the gap.
  */
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { EncryptionService, EVENT, runMigrations } from '@subscribernest/shared';
+import { EncryptionService, runMigrations } from '@subscribernest/shared';
 import {
   createTestDatabase,
   createTestQueuePrefix,
   FakeEspServer,
-  freePort,
-  serviceEnv,
-  startService,
   testSecrets,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
 import { flag } from './bench-args';
+import {
+  awaitBenchRun,
+  createBenchConnection,
+  requestBenchSync,
+  startBenchWorker,
+} from './bench-worker';
 import { report } from './bench-report';
 
 type Esp = 'mailchimp' | 'kit';
-const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
 const KEYS: Record<Esp, string> = { mailchimp: 'bench-mc-key-us1', kit: 'bench-kit-key' };
 const LIST_IDS: Record<Esp, string> = { mailchimp: 'list_bench', kit: '999999' };
 const MEMBERS_PATH: Record<Esp, string> = {
@@ -64,102 +64,42 @@ async function main(): Promise<void> {
   const queues = createTestQueuePrefix();
   const secrets = testSecrets();
   const encryption = EncryptionService.fromSettings(secrets);
-  const opsPort = await freePort();
-  const worker = await startService({
-    entry: WORKER_ENTRY,
-    env: serviceEnv({
-      databaseUrl: database.url,
-      queuePrefix: queues.prefix,
-      extra: {
-        ...secrets,
-        LOG_LEVEL: 'warn',
-        OPS_PORT: String(opsPort),
-        OUTBOX_SWEEP_INTERVAL_MS: '200',
-        SYNC_CONCURRENCY: '2',
-        BEEHIIV_API_URL: fake.baseUrls.beehiiv,
-        KIT_API_URL: fake.baseUrls.kit,
-        MAILCHIMP_API_URL: fake.baseUrls.mailchimp,
-        ESP_BUDGET_KIT_API_KEY_REQUESTS: '1000000',
-        // A full pass of a large list runs for longer than the default reaper's patience allows
-        // on a slow machine; nothing here is stuck.
-        SYNC_MAX_RUN_DURATION_MS: String(7 * 24 * 3_600_000),
-      },
-    }),
-    readyUrl: `http://127.0.0.1:${opsPort}/health`,
+  const worker = await startBenchWorker({
+    databaseUrl: database.url,
+    queuePrefix: queues.prefix,
+    secrets,
+    fake,
+    extra: { SYNC_CONCURRENCY: '2', ESP_BUDGET_KIT_API_KEY_REQUESTS: '1000000' },
   });
   const db = new Client({ connectionString: database.url });
   await db.connect();
 
-  const connection = async (n: number) => {
-    const {
-      rows: [user],
-    } = await db.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [
-      `bench-${n}@example.com`,
-    ]);
-    const {
-      rows: [row],
-    } = await db.query<{ id: string }>(
-      `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
-       VALUES ($1, $2, $3, $4) RETURNING id`,
-      [user.id, esp, encryption.encrypt(KEYS[esp]), LIST_IDS[esp]],
-    );
-    return { userId: user.id, connectionId: row.id };
-  };
+  const connection = (n: number) =>
+    createBenchConnection(db, encryption, {
+      esp,
+      apiKey: KEYS[esp],
+      publicationId: LIST_IDS[esp],
+      email: `bench-${n}@example.com`,
+    });
 
   /** A manual sync as the api records one (run + outbox event); the worker's sweeper picks it up. */
   const sync = async (owner: { userId: string; connectionId: string }): Promise<RunResult> => {
     fake.clearRequests();
-    const runId = randomUUID();
-    await db.query(
-      `INSERT INTO sync_runs (id, esp_connection_id, user_id, trigger) VALUES ($1, $2, $3, 'manual')`,
-      [runId, owner.connectionId, owner.userId],
-    );
-    const eventId = randomUUID();
-    await db.query(
-      `INSERT INTO outbox_events (id, event_type, payload, created_at)
-       VALUES ($1, $2, $3, now() - interval '1 minute')`,
-      [
-        eventId,
-        EVENT.syncRequested,
-        JSON.stringify({
-          eventId,
-          espConnectionId: owner.connectionId,
-          userId: owner.userId,
-          syncRunId: runId,
-          requestedAt: new Date().toISOString(),
-        }),
-      ],
-    );
-    for (;;) {
-      const {
-        rows: [run],
-      } = await db.query<{
-        status: string;
-        mode: string;
-        seconds: number;
-        created_count: number;
-        updated_count: number;
-        removed_count: number;
-        error_message: string | null;
-      }>(
-        `SELECT status, mode, created_count, updated_count, removed_count, error_message,
-                extract(epoch FROM completed_at - started_at)::float AS seconds
-           FROM sync_runs WHERE id = $1`,
-        [runId],
-      );
-      if (run.status === 'failed') throw new Error(`sync failed: ${run.error_message}`);
-      if (run.status === 'success') {
-        return {
-          mode: run.mode,
-          seconds: run.seconds,
-          requests: fake.requests.filter((r) => r.path === MEMBERS_PATH[esp]).length,
-          created: run.created_count,
-          updated: run.updated_count,
-          removed: run.removed_count,
-        };
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    fake.clearRequests();
+    const runId = await requestBenchSync(db, owner);
+    const run = await awaitBenchRun(db, runId, {
+      deadline: Number.POSITIVE_INFINITY,
+      intervalMs: 200,
+      label: 'incremental bench',
+    });
+    return {
+      mode: run.mode,
+      seconds: run.seconds,
+      requests: fake.requests.filter((r) => r.path === MEMBERS_PATH[esp]).length,
+      created: run.created_count,
+      updated: run.updated_count,
+      removed: run.removed_count,
+    };
   };
 
   try {

@@ -30,29 +30,30 @@
  * Only the worker's behaviour is measured: nothing here imports the sync code; it drives the
  * worker from outside (the fake ESP over HTTP, the database, the outbox the api writes to).
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { EncryptionService, EVENT, runMigrations } from '@subscribernest/shared';
+import { EncryptionService, runMigrations } from '@subscribernest/shared';
 import {
   createTestDatabase,
   createTestQueuePrefix,
   FakeEspServer,
-  freePort,
-  serviceEnv,
-  startService,
   testSecrets,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { flag } from './bench-args';
+import {
+  awaitBenchRun,
+  createBenchConnection,
+  FinishedBenchRun,
+  requestBenchSync,
+  startBenchWorker,
+} from './bench-worker';
 import { jsonWanted, report, table } from './bench-report';
 
 type Esp = 'beehiiv' | 'kit' | 'mailchimp';
 const ESPS: Esp[] = ['beehiiv', 'kit', 'mailchimp'];
-const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
 const KEYS: Record<Esp, string> = {
   beehiiv: 'bench-beehiiv-key',
   kit: 'bench-kit-key',
@@ -280,32 +281,21 @@ async function main(): Promise<void> {
   const queues = createTestQueuePrefix();
   const secrets = testSecrets();
   const encryption = EncryptionService.fromSettings(secrets);
-  const opsPort = await freePort();
-  const worker = await startService({
-    entry: WORKER_ENTRY,
-    env: serviceEnv({
-      databaseUrl: database.url,
-      queuePrefix: queues.prefix,
-      extra: {
-        ...secrets,
-        LOG_LEVEL: 'warn',
-        OPS_PORT: String(opsPort),
-        CRONS_ENABLED: 'false',
-        OUTBOX_SWEEP_INTERVAL_MS: '200',
-        BEEHIIV_API_URL: fake.baseUrls.beehiiv,
-        KIT_API_URL: fake.baseUrls.kit,
-        MAILCHIMP_API_URL: fake.baseUrls.mailchimp,
-        // No rate limits: the fake enforces none, and the worker's budgets are lifted, so a sync
-        // runs at the speed we sync rather than the vendor's quota.
-        ESP_BUDGET_BEEHIIV_REQUESTS: '1000000',
-        ESP_BUDGET_KIT_API_KEY_REQUESTS: '1000000',
-        ESP_BUDGET_MAILCHIMP_IN_FLIGHT: '1000',
-        // Every sync is a full pass, re-syncs included (beehiiv's always are).
-        SYNC_FULL_PASS_EVERY_DAYS: '0',
-        SYNC_MAX_RUN_DURATION_MS: String(7 * 24 * 3_600_000),
-      },
-    }),
-    readyUrl: `http://127.0.0.1:${opsPort}/health`,
+  const worker = await startBenchWorker({
+    databaseUrl: database.url,
+    queuePrefix: queues.prefix,
+    secrets,
+    fake,
+    extra: {
+      CRONS_ENABLED: 'false',
+      // No rate limits: the fake enforces none, and the worker's budgets are lifted, so a sync
+      // runs at the speed we sync rather than the vendor's quota.
+      ESP_BUDGET_BEEHIIV_REQUESTS: '1000000',
+      ESP_BUDGET_KIT_API_KEY_REQUESTS: '1000000',
+      ESP_BUDGET_MAILCHIMP_IN_FLIGHT: '1000',
+      // Every sync is a full pass, re-syncs included (beehiiv's always are).
+      SYNC_FULL_PASS_EVERY_DAYS: '0',
+    },
   });
   const db = new Client({ connectionString: database.url });
   const baselineDb = new Client({ connectionString: baselineDatabase.url });
@@ -314,21 +304,13 @@ async function main(): Promise<void> {
   const probe = new RssProbe(worker.pid);
   let mismatches = 0;
 
-  const connection = async (client: Client, esp: Esp) => {
-    const {
-      rows: [user],
-    } = await client.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [
-      `bench-${esp}@example.com`,
-    ]);
-    const {
-      rows: [row],
-    } = await client.query<{ id: string }>(
-      `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
-       VALUES ($1, $2, $3, $4) RETURNING id`,
-      [user.id, esp, encryption.encrypt(KEYS[esp]), LIST_IDS[esp]],
-    );
-    return { userId: user.id, connectionId: row.id };
-  };
+  const connection = (client: Client, esp: Esp) =>
+    createBenchConnection(client, encryption, {
+      esp,
+      apiKey: KEYS[esp],
+      publicationId: LIST_IDS[esp],
+      email: `bench-${esp}@example.com`,
+    });
 
   /** The fake's list per status we store ('other' statuses are not synced). */
   const expectedByStatus = (esp: Esp) => {
@@ -369,73 +351,31 @@ async function main(): Promise<void> {
     owner: { userId: string; connectionId: string },
   ): Promise<SyncFigures> => {
     const subscribers = fake.count(esp, LIST_IDS[esp]);
-    const runId = randomUUID();
-    const eventId = randomUUID();
     probe.start();
-    await db.query('BEGIN');
-    await db.query(
-      `INSERT INTO sync_runs (id, esp_connection_id, user_id, trigger) VALUES ($1, $2, $3, 'manual')`,
-      [runId, owner.connectionId, owner.userId],
-    );
-    await db.query(
-      `INSERT INTO outbox_events (id, event_type, payload, created_at)
-       VALUES ($1, $2, $3, now() - interval '1 minute')`,
-      [
-        eventId,
-        EVENT.syncRequested,
-        JSON.stringify({
-          eventId,
-          espConnectionId: owner.connectionId,
-          userId: owner.userId,
-          syncRunId: runId,
-          requestedAt: new Date().toISOString(),
-        }),
-      ],
-    );
-    await db.query('COMMIT');
-    const deadline = Date.now() + Math.max(600_000, (size / 100) * 1000);
-    for (;;) {
-      const {
-        rows: [run],
-      } = await db.query<{
-        status: string;
-        mode: string | null;
-        seconds: number;
-        created_count: number;
-        updated_count: number;
-        removed_count: number;
-        error_message: string | null;
-      }>(
-        `SELECT status, mode, created_count, updated_count, removed_count, error_message,
-                extract(epoch FROM completed_at - started_at)::float AS seconds
-           FROM sync_runs WHERE id = $1`,
-        [runId],
-      );
-      if (run.status === 'failed') {
-        probe.stop();
-        throw new Error(`${esp} ${label}: the sync failed: ${run.error_message}`);
-      }
-      if (run.status === 'success') {
-        const peakRssMb = probe.stop();
-        const counts = await check(esp, label, owner.connectionId);
-        return {
-          mode: run.mode,
-          subscribers,
-          seconds: round(run.seconds, 3),
-          subsPerSecond: Math.round(subscribers / run.seconds),
-          peakRssMb,
-          created: run.created_count,
-          updated: run.updated_count,
-          removed: run.removed_count,
-          ...counts,
-        };
-      }
-      if (Date.now() > deadline) {
-        probe.stop();
-        throw new Error(`${esp} ${label}: no result in time (run ${run.status})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const runId = await requestBenchSync(db, owner);
+    let run: FinishedBenchRun;
+    let peakRssMb: number;
+    try {
+      run = await awaitBenchRun(db, runId, {
+        deadline: Date.now() + Math.max(600_000, (size / 100) * 1000),
+        intervalMs: 100,
+        label: `${esp} ${label}`,
+      });
+    } finally {
+      peakRssMb = probe.stop();
     }
+    const counts = await check(esp, label, owner.connectionId);
+    return {
+      mode: run.mode,
+      subscribers,
+      seconds: round(run.seconds, 3),
+      subsPerSecond: Math.round(subscribers / run.seconds),
+      peakRssMb,
+      created: run.created_count,
+      updated: run.updated_count,
+      removed: run.removed_count,
+      ...counts,
+    };
   };
 
   const results: Partial<Record<Esp, EspFigures>> = {};
