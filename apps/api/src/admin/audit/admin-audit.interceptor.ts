@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { catchError, from, Observable, switchMap, tap, throwError } from 'rxjs';
+import { catchError, concatMap, from, map, Observable, switchMap, throwError } from 'rxjs';
 import { AuthenticatedRequest } from '../../auth/authenticated-request';
 import { ADMIN_ACTION_METADATA, AdminActionMetadata } from './admin-action';
 import { AdminActionRepository } from './admin-action.repository';
@@ -36,7 +36,7 @@ function failureOf(error: unknown): { statusCode: number; detail: string } {
  * The audit of admin actions (routes marked with AdminActionRoute). The attempt is written before
  * the handler runs, so an action is never taken unrecorded: if that write fails, the handler does
  * not run and the admin gets the database error's answer (503). Its end (succeeded with the
- * status answered, or failed with the error's status and message) is written after.
+ * status answered, or failed with the error's status and message) is written before the answer.
  */
 @Injectable()
 export class AdminAuditInterceptor implements NestInterceptor {
@@ -65,14 +65,17 @@ export class AdminAuditInterceptor implements NestInterceptor {
     return from(this.actions.begin(entry)).pipe(
       switchMap((id) =>
         next.handle().pipe(
-          tap(() => {
+          // The outcome is on record before the admin gets the answer, so whoever reads the
+          // audit after a response never finds that action still `pending` (end() never throws).
+          concatMap((value: unknown) => {
             const statusCode = http.getResponse<{ statusCode: number }>().statusCode;
-            void this.end(id, entry, 'succeeded', statusCode, null);
+            return from(this.end(id, entry, 'succeeded', statusCode, null)).pipe(map(() => value));
           }),
           catchError((error: unknown) => {
             const { statusCode, detail } = failureOf(error);
-            void this.end(id, entry, 'failed', statusCode, detail);
-            return throwError(() => error);
+            return from(this.end(id, entry, 'failed', statusCode, detail)).pipe(
+              switchMap(() => throwError(() => error)),
+            );
           }),
         ),
       ),
