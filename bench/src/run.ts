@@ -51,11 +51,12 @@ export const BENCHES: Record<string, Bench> = {
   export: {
     file: 'export.bench.js',
     measures:
-      'GET …/subscribers/export through the built api against keyset SELECTs + decrypt ' +
+      'GET …/subscribers/export through the built api against COPY TO + a decrypt loop ' +
       '(rows/s, peak RSS at a small and a large list)',
     options: [
       '--format csv|json|xlsx|all        (default csv)',
-      '--small N --large N               list sizes (default 10000 and 100000)',
+      '--small N --large N               list sizes (default 200000 and 1000000)',
+      '--cpu-prof DIR                    a V8 CPU profile of each api export, written to DIR',
       '--json                            the figures as one JSON object, the last line',
     ],
   },

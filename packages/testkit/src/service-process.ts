@@ -26,6 +26,8 @@ export interface StartServiceOptions {
   /** When set, `startService` resolves only once this URL answers 200. */
   readyUrl?: string;
   readyTimeoutMs?: number;
+  /** Options for `node` itself, before the entry (e.g. `--cpu-prof` for a benchmark's profile). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -33,11 +35,15 @@ export interface StartServiceOptions {
  * end-to-end tests, the demo and benchmarks.
  */
 export async function startService(options: StartServiceOptions): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, [options.entry], {
-    cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.entry],
+    {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,7 +1,6 @@
-import { EventEmitter } from 'node:events';
-import { Duplex, PassThrough, Transform, TransformCallback } from 'node:stream';
+import { Duplex, Transform, TransformCallback } from 'node:stream';
 import { SubscriberStatus } from '@subscribernest/shared';
-import { stream as excelStream } from 'exceljs';
+import { XlsxStream } from './xlsx-stream';
 
 export const EXPORT_FORMATS = ['csv', 'json', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -54,6 +53,8 @@ export function exportFileName(publication: string, format: ExportFormat, now: D
 
 /** Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"). */
 const FORMULA_START = /^[=+\-@\t\r]/;
+/** A value that needs either the formula guard or quoting: most need neither (one test). */
+const NEEDS_CARE = /^[=+\-@\t\r]|[",\r\n]/;
 
 /**
  * One CSV cell (RFC 4180): quoted when it holds a quote, comma or line break, quotes doubled;
@@ -61,6 +62,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  */
 export function csvCell(value: string | null): string {
   if (value === null || value === '') return '';
+  if (!NEEDS_CARE.test(value)) return value;
   const safe = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
@@ -69,19 +71,29 @@ export function csvLine(values: readonly (string | null)[]): string {
   return `${values.map(csvCell).join(',')}\r\n`;
 }
 
+/** A row's CSV line, its cells written out in EXPORT_COLUMNS' order (no arrays per row). */
+function csvRow(row: ExportRow): string {
+  return (
+    `${csvCell(row.email)},${csvCell(row.firstName)},${csvCell(row.lastName)},` +
+    `${csvCell(row.status)},${csvCell(row.subscribedAt)},${csvCell(row.unsubscribedAt)},` +
+    `${csvCell(row.externalId)}\r\n`
+  );
+}
+
 function columnsOf(row: ExportRow): (string | null)[] {
   return EXPORT_COLUMNS.map((column) => row[column]);
 }
 
-/** Rows a formatter takes before it stops asking for more (its writable buffer). */
-const ROWS_BUFFERED = 64;
+/** Batches of rows a formatter takes before it stops asking for more (its writable buffer). */
+const BATCHES_BUFFERED = 1;
 /** Text a CSV/JSON formatter gathers before handing it on as one chunk. */
 const CHUNK_CHARS = 16 * 1024;
 
 /**
- * Rows in (object mode), text out, in chunks of about CHUNK_CHARS: the HTTP response gets a few
- * large writes rather than one per row. Holds back a row while its output is not read
- * (Transform's backpressure), so memory stays at a chunk or two whatever the row count.
+ * Batches of rows in (object mode, arrays), text out, in chunks of at least CHUNK_CHARS (a
+ * batch's text at most): the HTTP response gets a few large writes rather than one per row.
+ * Holds back a batch while its output is not read (Transform's backpressure), so memory stays
+ * at a batch or two whatever the row count.
  */
 class TextFormatter extends Transform {
   private pending: string;
@@ -94,14 +106,14 @@ class TextFormatter extends Transform {
   ) {
     super({
       writableObjectMode: true,
-      writableHighWaterMark: ROWS_BUFFERED,
+      writableHighWaterMark: BATCHES_BUFFERED,
       readableHighWaterMark: CHUNK_CHARS,
     });
     this.pending = head;
   }
 
-  override _transform(row: ExportRow, _encoding: BufferEncoding, callback: TransformCallback) {
-    this.pending += this.line(row, this.count++);
+  override _transform(rows: ExportRow[], _encoding: BufferEncoding, callback: TransformCallback) {
+    for (const row of rows) this.pending += this.line(row, this.count++);
     if (this.pending.length >= CHUNK_CHARS) {
       this.push(this.pending);
       this.pending = '';
@@ -120,11 +132,7 @@ class TextFormatter extends Transform {
 const UTF8_BOM = '\uFEFF';
 
 function csvFormatter(bom: boolean): Transform {
-  return new TextFormatter(
-    (bom ? UTF8_BOM : '') + csvLine(EXPORT_COLUMNS),
-    (row) => csvLine(columnsOf(row)),
-    () => '',
-  );
+  return new TextFormatter((bom ? UTF8_BOM : '') + csvLine(EXPORT_COLUMNS), csvRow, () => '');
 }
 
 /** A JSON array, one row per line: `[\n{…},\n{…}\n]\n`, or `[]\n` when empty. */
@@ -136,114 +144,9 @@ function jsonFormatter(): Transform {
   );
 }
 
-/** A writable stream as Node's or readable-stream's (archiver's) shows whether it is full. */
-type BackedUp = EventEmitter & {
-  writableNeedDrain?: boolean;
-  destroyed?: boolean;
-  _writableState?: { needDrain?: boolean };
-};
-
 /**
- * XLSX through exceljs' streaming WorkbookWriter (no shared strings, no styles: nothing is kept
- * per row). Rows in (object mode), zip bytes out. exceljs has no backpressure of its own: the
- * workbook writes into `zipped`, whose bytes are handed on only as fast as they are read
- * (`zipped` pauses otherwise), and a row is taken only once nothing between the sheet and
- * `zipped` is backed up (see `backlog`) — so a slow reader stops the rows, and through them the
- * cursor.
- */
-class XlsxFormatter extends Duplex {
-  private readonly zipped = new PassThrough();
-  private readonly workbook: InstanceType<typeof excelStream.xlsx.WorkbookWriter>;
-  private readonly sheet: ReturnType<XlsxFormatter['workbook']['addWorksheet']>;
-
-  constructor() {
-    super({ writableObjectMode: true, writableHighWaterMark: ROWS_BUFFERED });
-    this.workbook = new excelStream.xlsx.WorkbookWriter({
-      stream: this.zipped,
-      useStyles: false,
-      useSharedStrings: false,
-    });
-    this.sheet = this.workbook.addWorksheet('Subscribers');
-    this.sheet.columns = EXPORT_COLUMNS.map((column) => ({ header: column, key: column }));
-    this.zipped.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) this.zipped.pause();
-    });
-    this.zipped.once('end', () => this.push(null));
-    this.zipped.once('error', (error) => this.destroy(error));
-  }
-
-  override _read() {
-    this.zipped.resume();
-  }
-
-  override _write(row: ExportRow, _encoding: BufferEncoding, callback: (error?: Error) => void) {
-    try {
-      this.sheet.addRow(columnsOf(row)).commit();
-    } catch (error) {
-      callback(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    this.afterRoom(callback);
-  }
-
-  override _final(callback: (error?: Error) => void) {
-    try {
-      this.sheet.commit();
-    } catch (error) {
-      callback(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    this.workbook.commit().then(
-      () => callback(),
-      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void) {
-    this.zipped.destroy();
-    callback(error);
-  }
-
-  /**
-   * The stream exceljs' output is backed up in, if any. exceljs writes a sheet's XML into its
-   * own buffer (a StreamBuf), which hands it on to the zip entry's stream without waiting; from
-   * there on (deflate, archiver, `zipped`) every pipe waits for the next one. So a slow reader
-   * shows first as `zipped` needing a drain, then as the entry's stream needing one. (The
-   * StreamBuf's `pipes` is exceljs internals: without it, `zipped` alone is watched, and the
-   * formatter spec notices that rows are no longer held back.)
-   */
-  private backlog(): EventEmitter | undefined {
-    if (this.zipped.writableNeedDrain) return this.zipped;
-    const pipes = (this.sheet as unknown as { stream?: { pipes?: unknown } }).stream?.pipes;
-    if (!Array.isArray(pipes)) return undefined;
-    // archiver's streams come from the readable-stream package: no `writableNeedDrain` there.
-    return (pipes as BackedUp[]).find(
-      (pipe) => pipe.writableNeedDrain ?? pipe._writableState?.needDrain,
-    );
-  }
-
-  /** Calls back once nothing between the sheet and `zipped` is backed up (or is gone). */
-  private afterRoom(callback: () => void) {
-    const stream: BackedUp | undefined = this.backlog();
-    if (!stream || stream.destroyed || this.destroyed) {
-      callback();
-      return;
-    }
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      this.off('close', done);
-      this.afterRoom(callback);
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-    this.on('close', done);
-  }
-}
-
-/**
- * The stage that turns export rows (written in object mode) into the bytes of `format`, at the
- * pace its output is read. Meant for `pipeline(rows, exportFormatter(format), response)`.
+ * The stage that turns batches of export rows (arrays, written in object mode) into the bytes
+ * of `format`, at the pace its output is read. Meant for `pipeline(rows, exportFormatter(format), response)`.
  * `bom`: a CSV that starts with a UTF-8 byte order mark (for Excel).
  */
 export function exportFormatter(format: ExportFormat, options: { bom?: boolean } = {}): Duplex {
@@ -253,6 +156,11 @@ export function exportFormatter(format: ExportFormat, options: { bom?: boolean }
     case 'json':
       return jsonFormatter();
     case 'xlsx':
-      return new XlsxFormatter();
+      return new XlsxStream<ExportRow>({
+        sheetName: 'Subscribers',
+        header: EXPORT_COLUMNS,
+        cells: columnsOf,
+        batchesBuffered: BATCHES_BUFFERED,
+      });
   }
 }

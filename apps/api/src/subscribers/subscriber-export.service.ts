@@ -8,13 +8,14 @@ import { ExportSubscriberRow, SubscriberRepository } from './subscriber.reposito
 /** Rows the export's cursor fetches from Postgres at a time (and buffers at most). */
 export const EXPORT_CURSOR_BATCH_SIZE = 1_000;
 
-/** Decrypted rows the decrypting stage holds at most while its reader is busy. */
-const DECRYPTED_ROWS_BUFFERED = 64;
+/** Batches of decrypted rows the decrypting stage holds at most while its reader is busy. */
+const DECRYPTED_BATCHES_BUFFERED = 1;
 
 /**
- * The stage that turns stored rows into export rows, decrypting each address as it passes, and
- * counts them. An address the configured keys cannot open fails the stream with the
- * DecryptionError (which names neither the address nor a key).
+ * The stage that turns batches of stored rows into batches of export rows, decrypting each
+ * address as it passes, and counts them. An address the configured keys cannot open fails the
+ * stream with the DecryptionError (which names neither the address nor a key); the rows of its
+ * batch before it are passed on first, nothing from it on.
  */
 export class ExportRowDecrypter extends Transform {
   /** Rows decrypted so far. */
@@ -22,46 +23,49 @@ export class ExportRowDecrypter extends Transform {
   private failed = false;
 
   constructor(private readonly encryption: EncryptionService) {
-    super({ objectMode: true, highWaterMark: DECRYPTED_ROWS_BUFFERED });
+    super({ objectMode: true, highWaterMark: DECRYPTED_BATCHES_BUFFERED });
   }
 
   override _transform(
-    row: ExportSubscriberRow,
+    batch: ExportSubscriberRow[],
     _encoding: BufferEncoding,
     callback: TransformCallback,
   ): void {
-    // Writable goes on with rows it had buffered after a write failed, within the same tick:
+    // Writable goes on with batches it had buffered after a write failed, within the same tick:
     // nothing after a row that failed may be passed on.
     if (this.failed) {
       callback();
       return;
     }
-    let exported: ExportRow;
-    try {
-      exported = {
-        email: this.encryption.decrypt(row.email_encrypted),
-        firstName: row.first_name,
-        lastName: row.last_name,
-        status: row.status,
-        subscribedAt: row.subscribed_at?.toISOString() ?? null,
-        unsubscribedAt: row.unsubscribed_at?.toISOString() ?? null,
-        externalId: row.external_id,
-      };
-    } catch (error) {
-      this.failed = true;
-      callback(error instanceof Error ? error : new Error(String(error)));
-      return;
+    const exported: ExportRow[] = [];
+    for (const row of batch) {
+      try {
+        exported.push({
+          email: this.encryption.decrypt(row.email_encrypted),
+          firstName: row.first_name,
+          lastName: row.last_name,
+          status: row.status,
+          subscribedAt: row.subscribed_at,
+          unsubscribedAt: row.unsubscribed_at,
+          externalId: row.external_id,
+        });
+      } catch (error) {
+        this.failed = true;
+        if (exported.length > 0) this.push(exported);
+        callback(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      this.rows++;
     }
-    this.rows++;
     callback(null, exported);
   }
 }
 
 /** The two stages an export starts with: the cursor's rows, then their decryption. */
 export interface ExportSource {
-  /** Stored rows in id order (object mode), read from a server-side cursor. */
+  /** Stored rows in id order, in batches (arrays, object mode), read from a server-side cursor. */
   cursor: Readable;
-  /** Stored rows in, export rows out (object mode). */
+  /** Batches of stored rows in, batches of export rows out (object mode). */
   decrypter: ExportRowDecrypter;
 }
 

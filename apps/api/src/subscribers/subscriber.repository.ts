@@ -29,14 +29,14 @@ export type ListedSubscriber = Pick<
 
 export type ListedSubscriberWithEsp = ListedSubscriber & { espType: EspType };
 
-/** A row of an export, address still encrypted. */
+/** A row of an export, address still encrypted, times as ISO 8601 UTC text. */
 export interface ExportSubscriberRow {
   email_encrypted: string;
   first_name: string | null;
   last_name: string | null;
   status: SubscriberStatus;
-  subscribed_at: Date | null;
-  unsubscribed_at: Date | null;
+  subscribed_at: string | null;
+  unsubscribed_at: string | null;
   external_id: string;
 }
 
@@ -51,10 +51,19 @@ const LISTED_COLUMNS = [
   'subscriber.unsubscribedAt',
 ];
 
+/**
+ * A timestamptz as `Date#toISOString()` writes it (`2024-01-01T00:00:00.000Z`), formatted by
+ * Postgres: an export then parses no date per row (pg's date parsing and the re-formatting were
+ * a tenth of a large export's CPU).
+ */
+const isoUtc = (column: string) =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /** The export's query; its leading comment names it in pg_stat_activity and the logs. */
 export const EXPORT_QUERY = `/* subscribers.export */
-  SELECT s.email_encrypted, s.first_name, s.last_name, s.status, s.subscribed_at,
-         s.unsubscribed_at, s.external_id
+  SELECT s.email_encrypted, s.first_name, s.last_name, s.status,
+         ${isoUtc('s.subscribed_at')} AS subscribed_at,
+         ${isoUtc('s.unsubscribed_at')} AS unsubscribed_at, s.external_id
     FROM subscribers s
     JOIN esp_connections c ON c.id = s.esp_connection_id AND c.user_id = $2
    WHERE s.esp_connection_id = $1
@@ -135,7 +144,8 @@ export class SubscriberRepository {
   /**
    * A connection's subscribers for an export, in id order, as a server-side cursor on a
    * connection of `exportPool` (the exports' own pool, never the one every route uses: see
-   * ExportDatabase): `batchSize` rows are fetched at a time, only as fast as the stream is read,
+   * ExportDatabase): `batchSize` rows are fetched at a time (a chunk of the stream, an array),
+   * only as fast as the stream is read,
    * and the connection goes back to the pool when the stream ends or is destroyed (see
    * `openCursor`). The `(esp_connection_id, id)` index serves the order, so the first rows come
    * at once whatever the list's size.
@@ -145,7 +155,7 @@ export class SubscriberRepository {
     userId: string,
     connectionId: string,
     batchSize: number,
-  ): Promise<Readable & AsyncIterable<ExportSubscriberRow>> {
+  ): Promise<Readable & AsyncIterable<ExportSubscriberRow[]>> {
     return openCursor<ExportSubscriberRow>(
       exportPool,
       EXPORT_QUERY,
