@@ -96,6 +96,42 @@ describe('migrations (real Postgres)', () => {
     );
   });
 
+  it('give new subscribers time-ordered version-7 ids, increasing from one millisecond to the next', async () => {
+    const [user] = await dataSource.query(
+      `INSERT INTO users (email) VALUES ('ids@example.com') RETURNING id`,
+    );
+    const [connection] = await dataSource.query(
+      `INSERT INTO esp_connections (user_id, esp_type, encrypted_api_key, publication_id)
+       VALUES ($1, 'kit', 'v1.k.x.y', 'pub_ids') RETURNING id`,
+      [user.id],
+    );
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const before = Date.now();
+      const [row] = await dataSource.query(
+        `INSERT INTO subscribers (esp_connection_id, external_id, email_encrypted, email_hmac,
+                                  email_masked, status)
+         VALUES ($1, $2, 'v1.k.x.y', $2, 'i***@example.com', 'active') RETURNING id`,
+        [connection.id, `ids-${n}`],
+      );
+      const id = row.id as string;
+      // Version 7, RFC 9562 variant, and the first 48 bits the insert's Unix milliseconds.
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const millis = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+      expect(millis).toBeGreaterThanOrEqual(before - 1_000);
+      expect(millis).toBeLessThanOrEqual(Date.now() + 1_000);
+      ids.push(id);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect([...ids].sort()).toEqual(ids);
+    const [{ ordered }] = await dataSource.query(
+      `SELECT array_agg(id ORDER BY id) = array_agg(id ORDER BY external_id) AS ordered
+         FROM subscribers WHERE esp_connection_id = $1`,
+      [connection.id],
+    );
+    expect(ordered).toBe(true);
+  });
+
   it('revert cleanly, leaving only the migrations table, and apply again', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
     expect(await tables(dataSource)).toEqual(['typeorm_migrations']);

@@ -6,7 +6,7 @@ import {
   Index,
   JoinColumn,
   ManyToOne,
-  PrimaryGeneratedColumn,
+  PrimaryColumn,
   UpdateDateColumn,
 } from 'typeorm';
 import { EspConnection } from './esp-connection.entity';
@@ -25,7 +25,11 @@ export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 @Index('subscribers_connection_id_idx', ['espConnectionId', 'id'])
 @Index('subscribers_connection_email_hmac_idx', ['espConnectionId', 'emailHmac'])
 export class Subscriber {
-  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'subscribers_pkey' })
+  /** A time-ordered UUID (version 7, `uuid_v7()`): new rows append to the id indexes. */
+  @PrimaryColumn('uuid', {
+    default: () => 'uuid_v7()',
+    primaryKeyConstraintName: 'subscribers_pkey',
+  })
   id: string;
 
   @Column({ name: 'esp_connection_id', type: 'uuid' })

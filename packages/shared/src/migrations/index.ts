@@ -15,6 +15,7 @@ import { AddIncrementalSync1796700000000 } from './1796700000000-add-incremental
 import { CreateSubscriberCounts1796800000000 } from './1796800000000-create-subscriber-counts';
 import { UnloggedSyncSeenSet1796900000000 } from './1796900000000-unlogged-sync-seen-set';
 import { AddSubscriberContentHash1797000000000 } from './1797000000000-add-subscriber-content-hash';
+import { TimeOrderedSubscriberIds1797300000000 } from './1797300000000-time-ordered-subscriber-ids';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   CreateSubscriberCounts1796800000000,
   UnloggedSyncSeenSet1796900000000,
   AddSubscriberContentHash1797000000000,
+  TimeOrderedSubscriberIds1797300000000,
 ];
