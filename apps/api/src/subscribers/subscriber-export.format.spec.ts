@@ -4,10 +4,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   csvCell,
   csvLine,
+  EXPORT_COLUMNS,
   exportFileName,
   ExportFormat,
   exportFormatter,
   ExportRow,
+  jsonRow,
 } from './subscriber-export.format';
 
 const ROW: ExportRow = {
@@ -39,6 +41,27 @@ describe('csvCell', () => {
 
   it('ends lines with CRLF', () => {
     expect(csvLine(['a', null, 'c'])).toBe('a,,c\r\n');
+  });
+});
+
+describe('jsonRow', () => {
+  it('writes what JSON.stringify writes, awkward values included', () => {
+    const awkward = [
+      'plain',
+      'say "hi"',
+      'back\\slash',
+      'tab\tnew\nline\u0000\u001f',
+      'ünï 📬',
+      'lone \ud800 surrogate \udc00',
+      '\u2028\u2029',
+      '',
+    ];
+    for (const value of awkward) {
+      const row: ExportRow = { ...ROW, firstName: value, lastName: value, externalId: value };
+      expect(jsonRow(row)).toBe(JSON.stringify(row));
+    }
+    expect(jsonRow(ROW)).toBe(JSON.stringify(ROW));
+    expect(Object.keys(JSON.parse(jsonRow(ROW)))).toEqual(EXPORT_COLUMNS);
   });
 });
 

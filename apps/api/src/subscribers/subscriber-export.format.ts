@@ -135,11 +135,38 @@ function csvFormatter(bom: boolean): Transform {
   return new TextFormatter((bom ? UTF8_BOM : '') + csvLine(EXPORT_COLUMNS), csvRow, () => '');
 }
 
+/**
+ * What JSON.stringify would escape in a string: a quote, a backslash, a control character, or a
+ * surrogate (a lone one is written as `\\uXXXX`; a pair, rare here, takes the same slow path).
+ */
+// eslint-disable-next-line no-control-regex
+const JSON_NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `value` as a JSON string (or `null`): quoted as is unless something in it needs escaping. */
+function jsonValue(value: string | null): string {
+  if (value === null) return 'null';
+  return JSON_NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/**
+ * A row as `JSON.stringify(row)` writes it (keys in EXPORT_COLUMNS' order), built from its
+ * strings: most need no escaping, and the generic serialiser was most of a JSON export's
+ * formatting time.
+ */
+export function jsonRow(row: ExportRow): string {
+  return (
+    `{"email":${jsonValue(row.email)},"firstName":${jsonValue(row.firstName)},` +
+    `"lastName":${jsonValue(row.lastName)},"status":${jsonValue(row.status)},` +
+    `"subscribedAt":${jsonValue(row.subscribedAt)},` +
+    `"unsubscribedAt":${jsonValue(row.unsubscribedAt)},"externalId":${jsonValue(row.externalId)}}`
+  );
+}
+
 /** A JSON array, one row per line: `[\n{…},\n{…}\n]\n`, or `[]\n` when empty. */
 function jsonFormatter(): Transform {
   return new TextFormatter(
     '[',
-    (row, index) => `${index === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`,
+    (row, index) => `${index === 0 ? '\n' : ',\n'}${jsonRow(row)}`,
     (rows) => (rows === 0 ? ']\n' : '\n]\n'),
   );
 }
