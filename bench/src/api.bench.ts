@@ -18,6 +18,7 @@
  *
  *   npm run bench -- api                                   200,000 vs 2,000,000 subscribers
  *   npm run bench -- api --small 20000 --large 200000 --duration 5 --json
+ *   npm run bench -- api --small 20000 --large 200000 --cpu-prof /tmp/prof   (the api's profile)
  *
  * Needs Postgres and Redis (scripts/services.sh) and the api built (the npm script builds it).
  */
@@ -33,7 +34,7 @@ import {
   startService,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
-import { flag } from './bench-args';
+import { cpuProfileArgs, flag } from './bench-args';
 
 const API_ENTRY = join(__dirname, '../../apps/api/dist/main.js');
 const LIMIT = 50;
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
       entry: API_ENTRY,
       env: { ...env, PORT: String(port), LOG_LEVEL: 'warn' },
       readyUrl: `http://127.0.0.1:${port}/health`,
+      nodeArgs: cpuProfileArgs(),
     });
     const base = `http://127.0.0.1:${port}`;
     const headers = { authorization: `Bearer ${token}` };

@@ -30,7 +30,7 @@ import {
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { flag, mb, rssOf } from './bench-args';
+import { cpuProfileArgs, flag, mb, rssOf } from './bench-args';
 import { report } from './bench-report';
 
 const FORMATS = ['csv', 'json', 'xlsx'] as const;
@@ -188,12 +188,6 @@ async function apiExport(
   } finally {
     await api.stop('SIGTERM');
   }
-}
-
-/** `--cpu-prof <dir>`: each api export writes a V8 CPU profile there (open in Chrome DevTools). */
-function cpuProfileArgs(): string[] {
-  const dir = flag('cpu-prof', '');
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 async function main(): Promise<void> {

@@ -23,6 +23,7 @@ export const BENCHES: Record<string, Bench> = {
       '--small N --large N               list sizes (default 200000 and 2000000)',
       '--duration S                      seconds per route (default 10)',
       '--connections N                   concurrent HTTP connections (default 10)',
+      '--cpu-prof DIR                    a V8 CPU profile of the api over the whole run, in DIR',
       '--json                            the figures as one JSON line on stdout',
     ],
   },

@@ -88,6 +88,9 @@ export function toPage<T>(
   };
 }
 
+const totalOf = (counts: Record<SubscriberStatus, number>) =>
+  counts.active + counts.unsubscribed + counts.bounced;
+
 /**
  * The stored copy of a connection's subscribers: paged lists (masked addresses only), counts per
  * status, and revealing one address to its owner — an audited event, logged without the address.
@@ -114,11 +117,14 @@ export class SubscribersService {
     query: SubscriberListQueryDto,
   ): Promise<Page<ListedSubscriber>> {
     const plan = planPage(query, 1);
-    await this.connectionOf(userId, connectionId);
-    const [rows, total] = await Promise.all([
+    // The page and the counts side by side: the page's query reaches rows only through the
+    // user's connections, so for another user's connection it finds none, and the counts'
+    // query (which checks the ownership) answers the 404.
+    const [rows, counts] = await Promise.all([
       this.subscribers.findPageForUser(userId, connectionId, plan.slice, plan.cursorKeys?.[0]),
-      this.subscribers.countForUser(userId, connectionId, query.status),
+      this.countsOf(userId, connectionId),
     ]);
+    const total = query.status ? counts[query.status] : totalOf(counts);
     return toPage(rows, total, plan, query.limit, (row) => [row.id]);
   }
 
@@ -126,9 +132,18 @@ export class SubscribersService {
     userId: string,
     connectionId: string,
   ): Promise<Record<SubscriberStatus, number> & { total: number }> {
-    await this.connectionOf(userId, connectionId);
-    const counts = await this.subscribers.countByStatusForUser(userId, connectionId);
-    return { ...counts, total: counts.active + counts.unsubscribed + counts.bounced };
+    const counts = await this.countsOf(userId, connectionId);
+    return { ...counts, total: totalOf(counts) };
+  }
+
+  /** The connection's counts per status, or 404 when it is not one of the user's. */
+  private async countsOf(
+    userId: string,
+    connectionId: string,
+  ): Promise<Record<SubscriberStatus, number>> {
+    const counts = await this.subscribers.countsOfConnectionForUser(userId, connectionId);
+    if (!counts) throw new NotFoundException('ESP connection not found');
+    return counts;
   }
 
   /** The address in clear, for the owner of the subscriber's connection only (404 otherwise). */
