@@ -114,6 +114,16 @@ export class SubscriberRepository {
     slice: SubscriberSlice,
     afterId?: string,
   ): Promise<ListedSubscriber[]> {
+    return this.pageQuery(userId, connectionId, slice, afterId).getMany();
+  }
+
+  /** The query of `findPageForUser` (public for the test of its plan). */
+  pageQuery(
+    userId: string,
+    connectionId: string,
+    slice: SubscriberSlice,
+    afterId?: string,
+  ): SelectQueryBuilder<Subscriber> {
     const query = this.userQuery(userId)
       .andWhere(listRange(slice.status, afterId), {
         connectionId,
@@ -123,7 +133,7 @@ export class SubscriberRepository {
       .select(LISTED_COLUMNS)
       .orderBy('subscriber.espConnectionId', 'ASC');
     if (slice.status) query.addOrderBy('subscriber.status', 'ASC');
-    return query.addOrderBy('subscriber.id', 'ASC').limit(slice.take).offset(slice.skip).getMany();
+    return query.addOrderBy('subscriber.id', 'ASC').limit(slice.take).offset(slice.skip);
   }
 
   /**
