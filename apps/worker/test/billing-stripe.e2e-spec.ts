@@ -267,6 +267,57 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
     });
   });
 
+  it('a retried close-period sends Stripe the request it first sent, though the clock and the count moved on', async () => {
+    // The month still running (an admin's manual run): its event is dated "now", which moves.
+    const periodStart = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1))
+      .toISOString()
+      .slice(0, 10);
+    const user = await seedUser({
+      customer: true,
+      subscription: { status: 'active', periodEnd: nowSeconds() + DAY_SECONDS },
+    });
+    await snapshot(user.userId, periodStart, 1);
+
+    const repository = worker.app.get(BillingPeriodRepository);
+    const markReported = repository.markReported.bind(repository);
+    let attempts = 0;
+    // Stripe accepts; the worker dies before recording it, in the next second, after a sync has
+    // raised the month's count. The retry must neither be refused for a reused key nor bill more.
+    const spy = jest.spyOn(repository, 'markReported').mockImplementation(async (...args) => {
+      if (attempts++ === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1_050 - (Date.now() % 1_000)));
+        await snapshot(user.userId, periodStart, 40_000);
+        throw new Error('connection terminated (simulated)');
+      }
+      return markReported(...args);
+    });
+    try {
+      const jobId = closePeriodJobId(user.userId, periodStart);
+      await periods.add(
+        JOB.closePeriod,
+        { userId: user.userId, periodStart },
+        { jobId, attempts: 3, backoff: { type: 'fixed', delay: 50 } },
+      );
+      const job = await completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
+      expect(job.attemptsMade).toBe(2);
+      expect(job.returnvalue).toMatchObject({ status: 'reported', amountCents: 500 });
+    } finally {
+      spy.mockRestore();
+    }
+    const requests = fake.requests.filter(
+      (request) =>
+        request.path === '/v1/billing/meter_events' &&
+        request.idempotencyKey === meterEventIdentifier(user.userId, periodStart),
+    );
+    expect(requests.map((request) => request.status)).toEqual([200, 200]);
+    expect(meterEventsOf(user.customerId)).toHaveLength(1);
+    expect(await periodOf(user.userId, periodStart)).toMatchObject({
+      status: 'reported',
+      amount_cents: 500,
+      reported_value: 500,
+    });
+  });
+
   it('the midnight sync skips connections of users without a subscription, counted as skipped', async () => {
     const inFuture = nowSeconds() + 10 * DAY_SECONDS;
     const users = {

@@ -13,6 +13,7 @@ export * from './database/pool-client-guard';
 export * from './database/data-source-options';
 export * from './database/database.module';
 export * from './database/run-migrations';
+export * from './database/rows-of';
 export * from './encryption/encryption-keys';
 export * from './encryption/encryption.module';
 export * from './encryption/encryption.service';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { BillingMonth, BillingPeriod, BillingPeriodStatus } from '@subscribernest/shared';
+import { BillingMonth, BillingPeriod, BillingPeriodStatus, rowsOf } from '@subscribernest/shared';
 import { DataSource } from 'typeorm';
+import { METER_EVENT_MAX_AGE_DAYS } from './stripe-meter-reporter';
 
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 
@@ -37,8 +38,9 @@ export class BillingPeriodRepository {
 
   /**
    * Writes the month's figures into the user's row for it (one per user and month: the unique
-   * index), unless that month was already reported: a reported figure is what Stripe bills and
-   * never changes after. Returns the row as it now is; null when the user no longer exists.
+   * index), unless that month was already reported or its meter event already sent
+   * (`meter_event_at`): a figure sent to Stripe is what Stripe bills and never changes after.
+   * Returns the row as it now is; null when the user no longer exists.
    */
   async upsertOpenPeriod(
     userId: string,
@@ -55,7 +57,8 @@ export class BillingPeriodRepository {
          SET max_subscriber_count = EXCLUDED.max_subscriber_count,
              amount_cents = EXCLUDED.amount_cents,
              updated_at = now()
-       WHERE billing_periods.status = ANY($6::varchar[])`,
+       WHERE billing_periods.status = ANY($6::varchar[])
+         AND billing_periods.meter_event_at IS NULL`,
       [userId, month.startDay, month.endDay, maxSubscriberCount, amountCents, OPEN_PERIOD_STATUSES],
     );
     return this.dataSource
@@ -74,24 +77,53 @@ export class BillingPeriodRepository {
 
   /** Closes an open period without Stripe; false when it is no longer open. */
   async close(periodId: string, status: 'not_invoiced' | 'skipped'): Promise<boolean> {
-    const rows = await this.dataSource.query<{ id: string }[]>(
-      `UPDATE billing_periods SET status = $2, updated_at = now()
-        WHERE id = $1 AND status = ANY($3::varchar[])
-        RETURNING id`,
-      [periodId, status, OPEN_PERIOD_STATUSES],
+    const rows = rowsOf<{ id: string }>(
+      await this.dataSource.query(
+        `UPDATE billing_periods SET status = $2, updated_at = now()
+          WHERE id = $1 AND status = ANY($3::varchar[])
+          RETURNING id`,
+        [periodId, status, OPEN_PERIOD_STATUSES],
+      ),
     );
     return rows.length === 1;
   }
 
+  /**
+   * Fixes the open period's meter event before it is sent: dated `proposed` the first time, the
+   * date stored since on every retry, so that the request under the month's idempotency key never
+   * changes (a date older than Stripe's window is re-dated: by then Stripe has forgotten the key).
+   * Returns the date and amount to send; null when the period is no longer open.
+   */
+  async fixMeterEvent(
+    periodId: string,
+    proposed: Date,
+  ): Promise<{ meterEventAt: Date; amountCents: number } | null> {
+    const [row] = rowsOf<{ meter_event_at: Date; amount_cents: number }>(
+      await this.dataSource.query(
+        `UPDATE billing_periods
+            SET meter_event_at = CASE
+                  WHEN meter_event_at IS NULL OR meter_event_at < now() - $3::interval THEN $2
+                  ELSE meter_event_at END,
+                updated_at = now()
+          WHERE id = $1 AND status = ANY($4::varchar[])
+          RETURNING meter_event_at, amount_cents`,
+        [periodId, proposed, `${METER_EVENT_MAX_AGE_DAYS} days`, OPEN_PERIOD_STATUSES],
+      ),
+    );
+    return row ? { meterEventAt: row.meter_event_at, amountCents: row.amount_cents } : null;
+  }
+
   /** Records what Stripe's meter accepted; false when the period is no longer open. */
   async markReported(periodId: string, identifier: string, value: number): Promise<boolean> {
-    const rows = await this.dataSource.query<{ id: string }[]>(
-      `UPDATE billing_periods
-          SET status = 'reported', meter_event_identifier = $2, reported_value = $3,
-              reported_at = now(), updated_at = now()
-        WHERE id = $1 AND status = ANY($4::varchar[])
-        RETURNING id`,
-      [periodId, identifier, value, OPEN_PERIOD_STATUSES],
+    const rows = rowsOf<{ id: string }>(
+      await this.dataSource.query(
+        `UPDATE billing_periods
+            SET status = 'reported', meter_event_identifier = $2, reported_value = $3,
+                reported_at = now(), updated_at = now()
+          WHERE id = $1 AND status = ANY($4::varchar[])
+          RETURNING id`,
+        [periodId, identifier, value, OPEN_PERIOD_STATUSES],
+      ),
     );
     return rows.length === 1;
   }

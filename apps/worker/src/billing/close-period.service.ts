@@ -15,7 +15,7 @@ import {
 import { Job, UnrecoverableError } from 'bullmq';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { BillingPeriodRepository } from './billing-period.repository';
-import { meterEventIdentifier, StripeMeterReporter } from './stripe-meter-reporter';
+import { meterEventDate, meterEventIdentifier, StripeMeterReporter } from './stripe-meter-reporter';
 
 /**
  * What a `close-period` job did (its return value and its log line; ids and figures only):
@@ -71,8 +71,16 @@ export class ClosePeriodService {
         amountCents: period.amountCents,
       };
     } else {
-      const status = await this.settle(period.id, data.userId, data.periodStart, amount, month.end);
-      result = { result: 'closed', status, maxSubscriberCount: count, amountCents: amount };
+      // The row's figures, not this attempt's: once a meter event was sent they no longer move.
+      const { maxSubscriberCount, amountCents } = period;
+      const status = await this.settle(
+        period.id,
+        data.userId,
+        data.periodStart,
+        amountCents,
+        month,
+      );
+      result = { result: 'closed', status, maxSubscriberCount, amountCents };
     }
     this.logger.info(
       { userId: data.userId, periodStart: data.periodStart, jobId: job.id, ...result },
@@ -96,7 +104,7 @@ export class ClosePeriodService {
     userId: string,
     periodStart: string,
     amountCents: number,
-    monthEnd: Date,
+    month: BillingMonth,
   ): Promise<BillingPeriodStatus> {
     if (amountCents === 0) {
       await this.periods.close(periodId, 'skipped');
@@ -107,12 +115,18 @@ export class ClosePeriodService {
       await this.periods.close(periodId, 'not_invoiced');
       return 'not_invoiced';
     }
+    // Date and amount fixed before the first send: a retry sends Stripe the very same request.
+    const event = await this.periods.fixMeterEvent(periodId, meterEventDate(month.end));
+    if (!event) {
+      // Closed by someone else since this attempt read it: the retry reports what it is now.
+      throw new Error(`billing period ${periodId} was closed while this attempt settled it`);
+    }
     const identifier = meterEventIdentifier(userId, periodStart);
     const answer = await this.meter.report({
       customerId,
       identifier,
-      value: amountCents,
-      monthEnd,
+      value: event.amountCents,
+      timestamp: event.meterEventAt,
     });
     if (answer === 'duplicate') {
       this.logger.info(
@@ -120,7 +134,7 @@ export class ClosePeriodService {
         'close period: Stripe already had this month (an earlier attempt reported it)',
       );
     }
-    await this.periods.markReported(periodId, identifier, amountCents);
+    await this.periods.markReported(periodId, identifier, event.amountCents);
     return 'reported';
   }
 }

@@ -50,7 +50,11 @@ export async function startTestWorker(options: TestWorkerOptions = {}): Promise<
   const env = serviceEnv({
     databaseUrl: database.url,
     queuePrefix: queues.prefix,
-    extra: { LOG_LEVEL: 'silent', OPS_PORT: String(await freePort()), ...options.env },
+    extra: {
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      OPS_PORT: String(await freePort()),
+      ...options.env,
+    },
   });
   Object.assign(process.env, env);
 

@@ -81,6 +81,13 @@ export class BillingPeriod {
   @Column({ name: 'reported_value', type: 'integer', nullable: true })
   reportedValue: number | null;
 
+  /**
+   * When the month's meter event is dated, fixed before it is first sent: every retry sends the
+   * same request, and the count and amount no longer change (what was sent is what is billed).
+   */
+  @Column({ name: 'meter_event_at', type: 'timestamptz', nullable: true })
+  meterEventAt: Date | null;
+
   @Column({ name: 'reported_at', type: 'timestamptz', nullable: true })
   reportedAt: Date | null;
 

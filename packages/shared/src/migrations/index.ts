@@ -16,6 +16,7 @@ import { CreateSubscriberCounts1796800000000 } from './1796800000000-create-subs
 import { UnloggedSyncSeenSet1796900000000 } from './1796900000000-unlogged-sync-seen-set';
 import { AddSubscriberContentHash1797000000000 } from './1797000000000-add-subscriber-content-hash';
 import { TimeOrderedSubscriberIds1797300000000 } from './1797300000000-time-ordered-subscriber-ids';
+import { AddMeterEventAt1797400000000 } from './1797400000000-add-meter-event-at';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   UnloggedSyncSeenSet1796900000000,
   AddSubscriberContentHash1797000000000,
   TimeOrderedSubscriberIds1797300000000,
+  AddMeterEventAt1797400000000,
 ];

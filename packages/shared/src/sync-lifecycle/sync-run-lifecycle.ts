@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { rowsOf } from '../database/rows-of';
 import { DataSource, EntityManager } from 'typeorm';
 import { EspConnection, EspType, SyncCheckpoint } from '../entities/esp-connection.entity';
 import { OutboxEvent } from '../entities/outbox-event.entity';
@@ -190,14 +191,6 @@ class Abort<T> extends Error {
   constructor(readonly outcome: T) {
     super('aborted');
   }
-}
-
-/** `manager.query` answers `[rows, count]` for UPDATE/DELETE and `rows` otherwise. */
-function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && typeof result[1] === 'number') {
-    return (Array.isArray(result[0]) ? result[0] : []) as T[];
-  }
-  return result as T[];
 }
 
 interface StartedRow {
