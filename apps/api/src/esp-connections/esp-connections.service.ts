@@ -7,6 +7,7 @@ import {
   EspError,
   EspType,
   espLabel,
+  settleAll,
 } from '@subscribernest/shared';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { EspConnectionRepository } from './esp-connection.repository';
@@ -124,7 +125,7 @@ export class EspConnectionsService {
     const connection = await this.get(userId, id);
     return this.callEsp(connection, async (client, apiKey) => {
       const credentials = { apiKey, publicationId: connection.publicationId };
-      const [syncable, total] = await Promise.all([
+      const [syncable, total] = await settleAll([
         client.countSyncable(credentials),
         client.countSubscribers(credentials),
       ]);

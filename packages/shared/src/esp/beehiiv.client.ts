@@ -29,6 +29,7 @@ import {
   readString,
   unixSeconds,
 } from './esp-payload';
+import { settleAll } from './settle-all';
 
 const ESP = 'beehiiv';
 /** beehiiv's maximum `limit`. */
@@ -83,7 +84,7 @@ export class BeehiivClient implements EspClient {
         const publication = readObject(ESP, item, `data[${i}]`);
         const id = readId(ESP, publication.id, `data[${i}].id`);
         // Counted by status, as countSyncable does: the stats count active subscriptions only.
-        const [total, subscriberCount] = await Promise.all([
+        const [total, subscriberCount] = await settleAll([
           this.countSubscribers({ apiKey, publicationId: id }),
           this.countSyncable({ apiKey, publicationId: id }),
         ]);

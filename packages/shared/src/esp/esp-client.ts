@@ -2,6 +2,7 @@ import type { EspType } from '../entities/esp-connection.entity';
 import type { SubscriberStatus } from '../entities/subscriber.entity';
 import type { EspCredentialKind } from './budget/esp-rate-budget';
 import { EspError, NotFoundError } from './esp-errors';
+import { settleAll } from './settle-all';
 
 export interface EspCredentials {
   apiKey: string;
@@ -146,7 +147,7 @@ export async function sumOfStatusCounts(
   statuses: readonly string[],
   count: (status: string) => Promise<number>,
 ): Promise<number> {
-  const counts = await Promise.all(statuses.map(count));
+  const counts = await settleAll(statuses.map(count));
   return counts.reduce((sum, n) => sum + n, 0);
 }
 

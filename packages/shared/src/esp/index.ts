@@ -10,3 +10,4 @@ export * from './esp-labels';
 export * from './esp.module';
 export * from './kit.client';
 export * from './mailchimp.client';
+export * from './settle-all';

@@ -27,6 +27,7 @@ import {
   readObject,
   readString,
 } from './esp-payload';
+import { settleAll } from './settle-all';
 
 const ESP = 'kit';
 /** Kit's maximum `per_page`. */
@@ -88,7 +89,7 @@ export class KitClient implements EspClient {
 
   async listPublications(apiKey: string): Promise<EspList[]> {
     const account = await this.account({ apiKey });
-    const [total, syncable] = await Promise.all([
+    const [total, syncable] = await settleAll([
       this.countSubscribers({ apiKey }),
       this.countSyncable({ apiKey }),
     ]);
@@ -112,7 +113,7 @@ export class KitClient implements EspClient {
 
   /** Every state but `inactive`, the one a sync does not store. */
   async countSyncable(credentials: EspCredentials): Promise<number> {
-    const [all, inactive] = await Promise.all([
+    const [all, inactive] = await settleAll([
       this.countStatus(credentials, 'all'),
       this.countStatus(credentials, 'inactive'),
     ]);

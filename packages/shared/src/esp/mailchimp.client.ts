@@ -29,6 +29,7 @@ import {
   readObject,
   readString,
 } from './esp-payload';
+import { settleAll } from './settle-all';
 
 const ESP = 'mailchimp';
 /** Mailchimp's maximum `count`. */
@@ -95,7 +96,7 @@ export class MailchimpClient implements EspClient {
         const list = readObject(ESP, item, `lists[${i}]`);
         const id = readId(ESP, list.id, `lists[${i}].id`);
         // Counted member by status, as countSyncable does: `stats.member_count` is subscribed only.
-        const [total, subscriberCount] = await Promise.all([
+        const [total, subscriberCount] = await settleAll([
           this.countSubscribers({ apiKey, publicationId: id }),
           this.countSyncable({ apiKey, publicationId: id }),
         ]);
