@@ -58,9 +58,9 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
               id: LISTS.stolen,
               name: 'Stolen',
               size: 300,
-              // Every request waits, then answers 429: the pass is inside its 429 handling when
-              // the test takes the run from it.
-              faults: { latencyMs: 600, rateLimitEvery: 1, retryAfterSeconds: 1 },
+              // Every request answers 429; the test holds the first one at the ESP while it
+              // takes the run, so the pass is inside its 429 handling once it has lost it.
+              faults: { rateLimitEvery: 1, retryAfterSeconds: 1 },
             },
           ],
         },
@@ -376,14 +376,15 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
   it('a pass that loses its run while it handles a 429 stops: no delay, no retry, nothing written', async () => {
     const { userId, connectionId } = await createConnection(LISTS.stolen);
     const runId = await createRun(userId, connectionId);
+    const hold = fake.holdRequests('beehiiv', LISTS.stolen);
     await enqueue(connectionId, runId);
-    await waitFor(async () => (await runOf(runId)).status === 'running', {
-      description: 'the first pass to start',
-    });
+    await hold.arrived;
+    expect((await runOf(runId)).status).toBe('running');
     // Another execution of the job takes the run (BullMQ ran it twice) while the first pass's
     // request is still waiting on the ESP; that request then answers 429.
     const lifecycle = worker.app.get(SyncRunLifecycle);
     expect((await lifecycle.startPass(runId, connectionId)).kind).toBe('started');
+    hold.release();
 
     const job = await waitFor(async () => {
       const found = await queue.getJob(runId);

@@ -27,6 +27,7 @@ import { FaultInjector } from './fault-injector';
 import { KitRoutes } from './kit-routes';
 import { MailchimpRoutes } from './mailchimp-routes';
 import { vendorStatus } from './vendor-statuses';
+import { RequestHold } from './request-hold';
 
 /** What the server is serving, for the CLI's start-up line and for logs. */
 export interface FakeEspDescription {
@@ -58,6 +59,7 @@ export class FakeEspServer {
   private readonly vendors: EspVendor<FakeAccount>[];
   private readonly faults = new FaultInjector();
   private readonly delays = new Set<PendingDelay>();
+  private readonly holds = new Map<FakeList, RequestHold>();
   private stopping?: Promise<void>;
 
   private constructor(
@@ -147,6 +149,20 @@ export class FakeEspServer {
     this.faults.set(this.registry.find(esp, listId).list, faults);
   }
 
+  /**
+   * Holds the list's requests (after any injected latency, before the answer) until the returned
+   * hold is released; `stop()` releases it too.
+   */
+  holdRequests(esp: FakeEspType, listId: string): RequestHold {
+    const { list } = this.registry.find(esp, listId);
+    this.holds.get(list)?.release();
+    const hold = new RequestHold(() => {
+      if (this.holds.get(list) === hold) this.holds.delete(list);
+    });
+    this.holds.set(list, hold);
+    return hold;
+  }
+
   /** Changes between two syncs; which subscribers change is deterministic. */
   mutate(esp: FakeEspType, listId: string, change: FakeMutation): FakeMutationResult {
     const { list } = this.registry.find(esp, listId);
@@ -199,6 +215,7 @@ export class FakeEspServer {
         delay.resolve();
       }
       this.delays.clear();
+      for (const hold of [...this.holds.values()]) hold.release();
     });
     return this.stopping;
   }
@@ -277,6 +294,8 @@ export class FakeEspServer {
     if (!route.list) return route.handle();
     const decision = this.faults.next(route.list);
     if (decision.latencyMs > 0) await this.delay(decision.latencyMs);
+    const hold = this.holds.get(route.list);
+    if (hold) await hold.wait();
     const failure = decision.failure;
     if (!failure) return route.handle();
     if (failure.kind === 'malformed-body') {

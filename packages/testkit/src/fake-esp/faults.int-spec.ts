@@ -55,6 +55,24 @@ describe('fake ESP: fault injection', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it("holds a list's requests until the test releases them, then answers them as usual", async () => {
+    const hold = server.holdRequests('beehiiv', 'pub_a');
+    let answered = false;
+    const pending = beehiiv('pub_a').then((response) => {
+      answered = true;
+      return response;
+    });
+    await hold.arrived;
+    // Another list is not held.
+    expect((await beehiiv('pub_b')).status).toBe(200);
+    expect(hold.held).toBe(1);
+    expect(answered).toBe(false);
+    hold.release();
+    expect((await pending).status).toBe(200);
+    // Released for good: later requests go straight through.
+    expect((await beehiiv('pub_a')).status).toBe(200);
+  });
+
   it('answers every Nth request of a list with a beehiiv 429 carrying Retry-After and RateLimit-*', async () => {
     server.setFaults('beehiiv', 'pub_a', { rateLimitEvery: 3, retryAfterSeconds: 2 });
     expect(await statuses(() => beehiiv('pub_a'), 6)).toEqual([200, 200, 429, 200, 200, 429]);
