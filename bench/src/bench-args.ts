@@ -26,3 +26,8 @@ export function cpuProfileArgs(): string[] {
   const dir = flag('cpu-prof', '');
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
+
+/** `--node-args "<flags>"`: extra node options for the service process (V8 heap tuning trials). */
+export function extraNodeArgs(): string[] {
+  return flag('node-args', '').split(/\s+/).filter(Boolean);
+}

@@ -15,7 +15,7 @@ import {
   startService,
 } from '@subscribernest/testkit';
 import { Client } from 'pg';
-import { cpuProfileArgs } from './bench-args';
+import { cpuProfileArgs, extraNodeArgs } from './bench-args';
 
 const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
 
@@ -61,7 +61,7 @@ export async function startBenchWorker(options: {
       },
     }),
     readyUrl: `http://127.0.0.1:${opsPort}/health`,
-    nodeArgs: cpuProfileArgs(),
+    nodeArgs: [...cpuProfileArgs(), ...extraNodeArgs()],
   });
 }
 

@@ -82,6 +82,7 @@ export const BENCHES: Record<string, Bench> = {
       '--size N                          subscribers (default 200000)',
       '--per-row-sample N                rows for the per-row baseline (default 20000)',
       '--cpu-prof DIR                    a V8 CPU profile of the worker over its syncs, in DIR',
+      '--node-args "FLAGS"               extra node options for the worker (heap tuning trials)',
       '--json                            the figures as one JSON object, the last line',
     ],
   },
