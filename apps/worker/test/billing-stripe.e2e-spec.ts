@@ -125,6 +125,30 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
 
   const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+  /** A Stripe customer with a subscription active for another day. */
+  const seedSubscriber = () =>
+    seedUser({
+      customer: true,
+      subscription: { status: 'active', periodEnd: nowSeconds() + DAY_SECONDS },
+    });
+
+  /** A close-period job with three attempts 50 ms apart, once it completed. */
+  const closeWithRetries = async (userId: string, periodStart: string) => {
+    const jobId = closePeriodJobId(userId, periodStart);
+    await periods.add(
+      JOB.closePeriod,
+      { userId, periodStart },
+      { jobId, attempts: 3, backoff: { type: 'fixed', delay: 50 } },
+    );
+    return completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
+  };
+
+  /** The first day of the month now running (`YYYY-MM-DD`). */
+  const runningMonthStart = () =>
+    new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1))
+      .toISOString()
+      .slice(0, 10);
+
   beforeAll(async () => {
     fake = await FakeStripeServer.start();
     stripe = new Stripe(FAKE_STRIPE_SECRET_KEY, fake.clientOptions());
@@ -214,17 +238,9 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
   });
 
   it('a close-period job that failed at Stripe, or after Stripe accepted, is retried into one report', async () => {
-    const periodStart = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1))
-      .toISOString()
-      .slice(0, 10);
-    const stripeDown = await seedUser({
-      customer: true,
-      subscription: { status: 'active', periodEnd: nowSeconds() + DAY_SECONDS },
-    });
-    const writeLost = await seedUser({
-      customer: true,
-      subscription: { status: 'active', periodEnd: nowSeconds() + DAY_SECONDS },
-    });
+    const periodStart = runningMonthStart();
+    const stripeDown = await seedSubscriber();
+    const writeLost = await seedSubscriber();
     await snapshot(stripeDown.userId, periodStart, 10_001);
     await snapshot(writeLost.userId, periodStart, 1);
 
@@ -246,13 +262,7 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
     });
     try {
       for (const user of [stripeDown, writeLost]) {
-        const jobId = closePeriodJobId(user.userId, periodStart);
-        await periods.add(
-          JOB.closePeriod,
-          { userId: user.userId, periodStart },
-          { jobId, attempts: 3, backoff: { type: 'fixed', delay: 50 } },
-        );
-        const job = await completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
+        const job = await closeWithRetries(user.userId, periodStart);
         expect(job.attemptsMade).toBe(2);
         expect(job.returnvalue.status).toBe('reported');
         expect(meterEventsOf(user.customerId)).toHaveLength(1);
@@ -269,13 +279,8 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
 
   it('a retried close-period sends Stripe the request it first sent, though the clock and the count moved on', async () => {
     // The month still running (an admin's manual run): its event is dated "now", which moves.
-    const periodStart = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1))
-      .toISOString()
-      .slice(0, 10);
-    const user = await seedUser({
-      customer: true,
-      subscription: { status: 'active', periodEnd: nowSeconds() + DAY_SECONDS },
-    });
+    const periodStart = runningMonthStart();
+    const user = await seedSubscriber();
     await snapshot(user.userId, periodStart, 1);
 
     const repository = worker.app.get(BillingPeriodRepository);
@@ -292,13 +297,7 @@ describe('billing with Stripe (real worker, fake Stripe)', () => {
       return markReported(...args);
     });
     try {
-      const jobId = closePeriodJobId(user.userId, periodStart);
-      await periods.add(
-        JOB.closePeriod,
-        { userId: user.userId, periodStart },
-        { jobId, attempts: 3, backoff: { type: 'fixed', delay: 50 } },
-      );
-      const job = await completedJob<ClosePeriod, ClosePeriodResult>(periods, jobId);
+      const job = await closeWithRetries(user.userId, periodStart);
       expect(job.attemptsMade).toBe(2);
       expect(job.returnvalue).toMatchObject({ status: 'reported', amountCents: 500 });
     } finally {
