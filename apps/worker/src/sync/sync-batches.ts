@@ -174,6 +174,7 @@ export class SyncBatchBuilder {
           subscribedAt: subscriber.subscribedAt,
           unsubscribedAt: subscriber.unsubscribedAt,
           metadata: subscriber.metadata,
+          metadataJson: JSON.stringify(subscriber.metadata ?? {}),
         };
         content.contentHash = subscriberContentHash(content);
         byId.set(subscriber.externalId, { email: subscriber.email, content });

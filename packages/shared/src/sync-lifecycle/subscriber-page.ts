@@ -17,6 +17,8 @@ export interface SubscriberContent {
   metadata: Record<string, unknown>;
   /** `subscriberContentHash` of the above, when the caller already has it. */
   contentHash?: Buffer;
+  /** `JSON.stringify(metadata)`, when the caller already has it: the hash and the upsert share it. */
+  metadataJson?: string;
 }
 
 /** One subscriber row ready to store: email already encrypted, hashed and masked. */
@@ -31,20 +33,25 @@ export interface SubscriberRow extends SubscriberContent {
  * instead of its fields (its metadata above all). Not a secret, not a security boundary.
  */
 export function subscriberContentHash(content: SubscriberContent): Buffer {
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        content.emailHmac,
-        content.status,
-        content.firstName,
-        content.lastName,
-        content.subscribedAt?.toISOString() ?? null,
-        content.unsubscribedAt?.toISOString() ?? null,
-        content.metadata ?? {},
-      ]),
-    )
-    .digest()
-    .subarray(0, 16);
+  // The text of JSON.stringify([emailHmac, status, firstName, lastName, subscribedAt,
+  // unsubscribedAt, metadata]), which every stored hash was made from, built from its parts so
+  // the metadata's JSON (the bulk of it) is the one the upsert sends, not a second stringify.
+  const text =
+    `[${JSON.stringify(content.emailHmac)},${JSON.stringify(content.status)},` +
+    `${jsonOrNull(content.firstName)},${jsonOrNull(content.lastName)},` +
+    `${jsonOrNull(content.subscribedAt?.toISOString())},` +
+    `${jsonOrNull(content.unsubscribedAt?.toISOString())},${metadataJsonOf(content)}]`;
+  return createHash('sha256').update(text).digest().subarray(0, 16);
+}
+
+/** An array element as JSON.stringify writes it: null (or undefined) as `null`. */
+function jsonOrNull(value: string | null | undefined): string {
+  return value == null ? 'null' : JSON.stringify(value);
+}
+
+/** The metadata as the upsert sends it to jsonb. */
+export function metadataJsonOf(content: SubscriberContent): string {
+  return content.metadataJson ?? JSON.stringify(content.metadata ?? {});
 }
 
 function hashOf(content: SubscriberContent): Buffer {
@@ -129,7 +136,7 @@ export async function upsertSubscriberPage(
       rows.map((row) => row.lastName),
       rows.map((row) => row.subscribedAt?.toISOString() ?? null),
       rows.map((row) => row.unsubscribedAt?.toISOString() ?? null),
-      rows.map((row) => JSON.stringify(row.metadata ?? {})),
+      rows.map(metadataJsonOf),
       rows.map(hashOf),
     ],
   );

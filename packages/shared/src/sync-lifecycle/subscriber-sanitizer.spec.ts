@@ -116,6 +116,23 @@ describe('sanitizeSubscriber', () => {
     });
   });
 
+  it('keeps metadata that needs no cleaning as it came, emoji and line breaks included', () => {
+    const metadata = { tags: ['vip', '🎉'], note: 'line\nbreak', nested: { café: 'ok' }, n: 2 };
+    const result = sanitizeSubscriber(subscriber({ metadata }));
+    expect(result.stored && result.subscriber.metadata).toBe(metadata);
+  });
+
+  it('cleans a key or value deep in metadata without touching its clean siblings', () => {
+    const clean = { keep: ['a', 'b'] };
+    const result = sanitizeSubscriber(
+      subscriber({ metadata: { clean, list: [{ deep: ['ok', 'bad\u0007'] }] } }),
+    );
+    expect(result.stored && result.subscriber.metadata).toEqual({
+      clean,
+      list: [{ deep: ['ok', 'bad'] }],
+    });
+  });
+
   it('skips a subscriber whose address cannot be stored, keeping its id for the seen set', () => {
     expect(sanitizeSubscriber(subscriber({ email: 'not an address' }))).toEqual({
       stored: false,

@@ -31,11 +31,15 @@ const ANY_CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 // A UTF-16 surrogate without its other half: no UTF-8 for it, and jsonb refuses its escape.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
+// What cleanText would change: a control character or a lone surrogate. Nearly every value has
+// neither, and one test without a match costs far less than two replaces and a copy.
+const NEEDS_CLEANING = new RegExp(`${CONTROL.source}|${LONE_SURROGATE.source}`);
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /** Text Postgres accepts: control characters dropped, lone surrogates replaced by U+FFFD. */
 export function cleanText(text: string): string {
+  if (!NEEDS_CLEANING.test(text)) return text;
   return text.replace(CONTROL, '').replace(LONE_SURROGATE, '\uFFFD');
 }
 
@@ -68,15 +72,42 @@ function validDate(date: Date | null): Date | null {
   return date !== null && Number.isFinite(date.getTime()) ? date : null;
 }
 
-/** Metadata jsonb accepts: every string and key cleaned, recursively. */
+/** Code points in `text`, without building an array when the UTF-16 length already tells. */
+function exceedsCodePoints(text: string, limit: number): boolean {
+  return text.length > limit && [...text].length > limit;
+}
+
+/** Whether `value` holds a string or key cleanText would change, checked without copying. */
+function jsonNeedsCleaning(value: unknown): boolean {
+  if (typeof value === 'string') return NEEDS_CLEANING.test(value);
+  if (Array.isArray(value)) return value.some(jsonNeedsCleaning);
+  if (value !== null && typeof value === 'object') {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (NEEDS_CLEANING.test(key)) return true;
+      if (jsonNeedsCleaning((value as Record<string, unknown>)[key])) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Metadata jsonb accepts: every string and key cleaned, recursively. Metadata that needs nothing
+ * (nearly all of it) is returned as it is: copying every object of every subscriber was the
+ * sync's largest allocation after the page itself.
+ */
 function cleanJson(value: unknown): unknown {
+  return jsonNeedsCleaning(value) ? copyCleaned(value) : value;
+}
+
+function copyCleaned(value: unknown): unknown {
   if (typeof value === 'string') return cleanText(value);
-  if (Array.isArray(value)) return value.map(cleanJson);
+  if (Array.isArray(value)) return value.map(copyCleaned);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value as Record<string, unknown>).map(([key, inner]) => [
         cleanText(key),
-        cleanJson(inner),
+        copyCleaned(inner),
       ]),
     );
   }
@@ -90,7 +121,7 @@ function cleanJson(value: unknown): unknown {
  * beyond that (plus-addresses, quotes, Unicode): the ESP accepted it for mailing.
  */
 export function isStorableEmail(email: string): boolean {
-  if (email.length === 0 || [...email].length > SUBSCRIBER_TEXT_LIMITS.email) return false;
+  if (email.length === 0 || exceedsCodePoints(email, SUBSCRIBER_TEXT_LIMITS.email)) return false;
   if (ANY_CONTROL.test(email) || HAS_LONE_SURROGATE.test(email) || /\s/.test(email)) return false;
   const at = email.lastIndexOf('@');
   if (at <= 0 || at === email.length - 1) return false;
@@ -112,7 +143,7 @@ export function sanitizeSubscriber(subscriber: EspSubscriber): SanitizedSubscrib
     externalId.length === 0 ||
     ANY_CONTROL.test(externalId) ||
     HAS_LONE_SURROGATE.test(externalId) ||
-    [...externalId].length > SUBSCRIBER_TEXT_LIMITS.externalId
+    exceedsCodePoints(externalId, SUBSCRIBER_TEXT_LIMITS.externalId)
   ) {
     return { stored: false, reason: 'invalid-external-id', externalId: null };
   }
