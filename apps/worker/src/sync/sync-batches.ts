@@ -14,7 +14,16 @@ import {
   SyncRunLifecycle,
   WorkerEnv,
 } from '@subscribernest/shared';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { readAhead } from './read-ahead';
+
+/**
+ * Subscribers prepared between two turns of the event loop. Preparing a batch is a few tens of
+ * milliseconds of CPU, and it runs while the previous batch is written: in one piece it held every
+ * reply of that write's transaction (six round trips) until it ended, so Postgres sat idle in
+ * transaction for most of it. In slices, a reply waits at most one slice (about a millisecond).
+ */
+const PREPARE_SLICE_ROWS = 200;
 
 /** Consecutive ESP pages, prepared for one write (SyncRunLifecycle.storePage). */
 export interface SyncBatch {
@@ -115,7 +124,7 @@ export class SyncBatchBuilder {
     compare: boolean,
     inFlight: Set<string>,
   ): Promise<SyncBatch> {
-    const { candidates, skips } = this.sanitize(pages);
+    const { candidates, skips } = await this.sanitize(pages);
     const changed = compare
       ? await this.lifecycle.changedSubscribers(
           pass,
@@ -129,12 +138,15 @@ export class SyncBatchBuilder {
       if (changed === null || changed.has(id) || inFlight.has(id)) toWrite.push(candidate);
       else unchanged.push(id);
     }
-    const encrypted = this.encryption.encryptMany(toWrite.map((c) => c.email));
-    const rows = toWrite.map((c, i): SubscriberRow => ({
-      ...c.content,
-      emailEncrypted: encrypted[i],
-      emailMasked: maskEmail(c.email),
-    }));
+    const rows: SubscriberRow[] = [];
+    for (let start = 0; start < toWrite.length; start += PREPARE_SLICE_ROWS) {
+      if (start > 0) await nextTurn();
+      const slice = toWrite.slice(start, start + PREPARE_SLICE_ROWS);
+      const encrypted = this.encryption.encryptMany(slice.map((c) => c.email));
+      slice.forEach((c, i) =>
+        rows.push({ ...c.content, emailEncrypted: encrypted[i], emailMasked: maskEmail(c.email) }),
+      );
+    }
     const last = pages[pages.length - 1];
     return {
       rows,
@@ -151,13 +163,20 @@ export class SyncBatchBuilder {
    * duplicate external ids wins. What cannot be stored is counted by reason, with `unmapped`
    * records of statuses we do not keep.
    */
-  private sanitize(pages: SubscriberPage[]): { candidates: Candidate[]; skips: PageSkips } {
+  private async sanitize(
+    pages: SubscriberPage[],
+  ): Promise<{ candidates: Candidate[]; skips: PageSkips }> {
     const byId = new Map<string, Candidate>();
     const skips: PageSkips = { reasons: {}, seenExternalIds: [] };
     const unmapped = pages.reduce((sum, page) => sum + page.skipped, 0);
     if (unmapped > 0) skips.reasons['status-not-stored'] = unmapped;
+    let sliceRows = 0;
     for (const page of pages) {
       for (const original of page.subscribers) {
+        if (++sliceRows > PREPARE_SLICE_ROWS) {
+          sliceRows = 1;
+          await nextTurn();
+        }
         const sanitized = sanitizeSubscriber(original);
         if (!sanitized.stored) {
           skips.reasons[sanitized.reason] = (skips.reasons[sanitized.reason] ?? 0) + 1;

@@ -94,6 +94,13 @@ export class SyncRun {
   @Column({ name: 'seen_count', type: 'integer', default: 0 })
   seenCount: number;
 
+  /**
+   * The current pass began on a connection storing no subscriber: it keeps no seen set, and its
+   * end removes nothing (whatever is stored then, it stored).
+   */
+  @Column({ name: 'seen_set_skipped', type: 'boolean', default: false })
+  seenSetSkipped: boolean;
+
   /** Subscribers the ESP sent that the final pass could not store (see `skipReasons`). */
   @Column({ name: 'skipped_count', type: 'integer', default: 0 })
   skippedCount: number;

@@ -17,6 +17,7 @@ import { UnloggedSyncSeenSet1796900000000 } from './1796900000000-unlogged-sync-
 import { AddSubscriberContentHash1797000000000 } from './1797000000000-add-subscriber-content-hash';
 import { TimeOrderedSubscriberIds1797300000000 } from './1797300000000-time-ordered-subscriber-ids';
 import { AddMeterEventAt1797400000000 } from './1797400000000-add-meter-event-at';
+import { AddSeenSetSkipped1797500000000 } from './1797500000000-add-seen-set-skipped';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AddSubscriberContentHash1797000000000,
   TimeOrderedSubscriberIds1797300000000,
   AddMeterEventAt1797400000000,
+  AddSeenSetSkipped1797500000000,
 ];

@@ -127,6 +127,41 @@ describe('subscriber pages (real Postgres)', () => {
     );
   });
 
+  it('stores every value as it came, whatever JSON has to escape in it', async () => {
+    const awkward = row('quote"back\\slash\u00e9🎉', {
+      firstName: 'Zoë "the" \\ O\'Hara\n\tnext line \u2028 名前',
+      lastName: '',
+      unsubscribedAt: new Date('2026-02-03T04:05:06.007Z'),
+      status: 'unsubscribed',
+      metadata: { 'k"ey': ['x\\y', { deep: '🎉\u2029', n: 1.25, t: true, z: null }], e: '' },
+    });
+    expect(await upsertSubscriberPage(dataSource.manager, connectionId, [awkward])).toEqual({
+      created: 1,
+      updated: 0,
+    });
+    const [storedRow] = await dataSource.query<Record<string, unknown>[]>(
+      `SELECT external_id, first_name, last_name, status, subscribed_at, unsubscribed_at,
+              metadata, email_encrypted, email_hmac, email_masked
+         FROM subscribers WHERE esp_connection_id = $1 AND external_id = $2`,
+      [connectionId, awkward.externalId],
+    );
+    expect(storedRow).toEqual({
+      external_id: awkward.externalId,
+      first_name: awkward.firstName,
+      last_name: '',
+      status: 'unsubscribed',
+      subscribed_at: awkward.subscribedAt,
+      unsubscribed_at: awkward.unsubscribedAt,
+      metadata: awkward.metadata,
+      email_encrypted: awkward.emailEncrypted,
+      email_hmac: awkward.emailHmac,
+      email_masked: awkward.emailMasked,
+    });
+    expect(await findChangedSubscribers(dataSource.manager, connectionId, [awkward])).toEqual(
+      new Set(),
+    );
+  });
+
   it('compares within the connection only', async () => {
     expect(await findChangedSubscribers(dataSource.manager, randomUUID(), [row('a')])).toEqual(
       new Set(['a']),

@@ -239,6 +239,102 @@ describe('SyncRunLifecycle (real Postgres)', () => {
     });
   });
 
+  async function seenSet(runId: string): Promise<{ skipped: boolean; kept: number }> {
+    const [row] = await dataSource.query<{ skipped: boolean; kept: number }[]>(
+      `SELECT seen_set_skipped AS skipped,
+              (SELECT count(*)::int FROM sync_seen_subscribers WHERE sync_run_id = $1) AS kept
+         FROM sync_runs WHERE id = $1`,
+      [runId],
+    );
+    return row;
+  }
+
+  async function newRun(userId: string, connectionId: string): Promise<string> {
+    const created = await lifecycle.createManual(userId, connectionId, event(userId, connectionId));
+    if (created.kind !== 'created') throw new Error(created.kind);
+    return created.run.id;
+  }
+
+  describe('the seen set, which finds the subscribers gone from the ESP', () => {
+    it('is not kept by a pass that begins on an empty connection, whose end then removes nothing', async () => {
+      const { userId, connectionId } = await connection();
+      const runId = await newRun(userId, connectionId);
+      const pass = await started(runId, connectionId);
+      await lifecycle.storePage(pass, rows(0, 100), checkpoint(runId, 1, 'c0'));
+      // The ESP repeats a subscriber across pages: still one row.
+      await lifecycle.storePage(pass, rows(50, 100), checkpoint(runId, 2, null));
+      expect(await seenSet(runId)).toEqual({ skipped: true, kept: 0 });
+      await expect(lifecycle.finish(pass)).resolves.toMatchObject({
+        subscriberCount: 150,
+        removed: 0,
+      });
+      expect(await stored(connectionId)).toBe(150);
+    });
+
+    it('is kept by a pass that begins on a stored list, and removes what the ESP no longer has', async () => {
+      const { userId, connectionId } = await connection();
+      const first = await newRun(userId, connectionId);
+      const firstPass = await started(first, connectionId);
+      await lifecycle.storePage(firstPass, rows(0, 300), checkpoint(first, 1, null));
+      await lifecycle.finish(firstPass);
+
+      const second = await newRun(userId, connectionId);
+      const pass = await started(second, connectionId);
+      await lifecycle.storePage(pass, rows(0, 200), checkpoint(second, 1, null));
+      expect(await seenSet(second)).toEqual({ skipped: false, kept: 200 });
+      await expect(lifecycle.finish(pass)).resolves.toMatchObject({
+        subscriberCount: 200,
+        removed: 100,
+      });
+    });
+
+    it('stays skipped when the first pass resumes from its checkpoint, and is kept once the pass starts over', async () => {
+      const { userId, connectionId } = await connection();
+      const runId = await newRun(userId, connectionId);
+      const pass = await started(runId, connectionId);
+      await lifecycle.storePage(pass, rows(0, 100), checkpoint(runId, 1, 'c0'));
+      // A crash: the job's next pass resumes at the checkpoint, still the only writer.
+      const resumed = await started(runId, connectionId);
+      expect(resumed.checkpoint).toMatchObject({ cursor: 'c0' });
+      expect(await seenSet(runId)).toEqual({ skipped: true, kept: 0 });
+
+      // The saved cursor is refused: the pass starts over on a list it has partly stored, so
+      // what it stored and the ESP no longer lists must go at its end.
+      await lifecycle.restartPass(resumed);
+      expect(await seenSet(runId)).toEqual({ skipped: false, kept: 0 });
+      await lifecycle.storePage(resumed, rows(0, 40), checkpoint(runId, 1, null));
+      await expect(lifecycle.finish(resumed)).resolves.toMatchObject({
+        subscriberCount: 40,
+        removed: 60,
+      });
+    });
+
+    it("is kept when another run wrote in between: the first run cannot resume, it starts over and removes both runs' ghosts", async () => {
+      const { userId, connectionId } = await connection();
+      const first = await newRun(userId, connectionId);
+      const firstPass = await started(first, connectionId);
+      await lifecycle.storePage(firstPass, rows(0, 100), checkpoint(first, 1, 'c0'));
+      await lifecycle.failPass(firstPass, { reason: 'ESP down' });
+
+      const other = await newRun(userId, connectionId);
+      const otherPass = await started(other, connectionId);
+      expect(await seenSet(other)).toEqual({ skipped: false, kept: 0 });
+      await lifecycle.storePage(otherPass, rows(100, 50), checkpoint(other, 1, 'o0'));
+      await lifecycle.failPass(otherPass, { reason: 'ESP down' });
+
+      // An admin retries the first run: its checkpoint went with the other run's pass.
+      await expect(lifecycle.resetForRetry(first)).resolves.toMatchObject({ kind: 'reset' });
+      const retried = await started(first, connectionId);
+      expect(retried.checkpoint).toBeNull();
+      expect(await seenSet(first)).toEqual({ skipped: false, kept: 0 });
+      await lifecycle.storePage(retried, rows(0, 50), checkpoint(first, 1, null));
+      await expect(lifecycle.finish(retried)).resolves.toMatchObject({
+        subscriberCount: 50,
+        removed: 100,
+      });
+    });
+  });
+
   it('finds runs nothing drives: no heartbeat past the limit, or running too long; not while the event waits in the outbox', async () => {
     const { userId, connectionId } = await connection();
     const request = event(userId, connectionId);

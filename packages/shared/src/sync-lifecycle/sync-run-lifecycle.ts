@@ -193,6 +193,14 @@ class Abort<T> extends Error {
   }
 }
 
+/**
+ * Whether the connection ($2) stores no subscriber: a pass that begins so keeps no seen set
+ * (`sync_runs.seen_set_skipped`). Sound because runs of a connection never overlap (one unfinished
+ * run per connection), another run's pass discards this run's checkpoint (startPass), and only a
+ * pass at its own checkpoint's end may finish: whatever is stored at the end, this pass stored.
+ */
+const STORES_NOTHING = `NOT EXISTS (SELECT 1 FROM subscribers WHERE esp_connection_id = $2)`;
+
 interface StartedRow {
   pass_token: string;
   passes: number;
@@ -423,7 +431,10 @@ export class SyncRunLifecycle {
         [connectionId, runId, checkpoint === null],
       );
       if (checkpoint === null) {
-        await manager.query(`UPDATE sync_runs SET seen_count = 0 WHERE id = $1`, [runId]);
+        await manager.query(
+          `UPDATE sync_runs SET seen_count = 0, seen_set_skipped = ${STORES_NOTHING} WHERE id = $1`,
+          [runId, connectionId],
+        );
       }
       await manager.query(
         `UPDATE esp_connections
@@ -525,14 +536,15 @@ export class SyncRunLifecycle {
     unchangedExternalIds: readonly string[] = [],
   ): Promise<PageCounts> {
     return this.dataSource.transaction(async (manager) => {
-      await this.fence(manager, pass, 'storePage');
+      const { seenSetSkipped } = await this.fence(manager, pass, 'storePage');
       const counts = await upsertSubscriberPage(manager, pass.connectionId, rows);
       // A skipped subscriber still counts as seen: the copy an earlier sync stored stays, rather
       // than being removed as gone from the list.
       // Seen ids serve the removal of ghosts at the end of a full pass; an incremental pass
-      // removes nothing, so it does not keep them.
+      // removes nothing, and a pass that began on an empty connection has no ghost to find, so
+      // neither keeps them.
       const seen =
-        pass.mode === 'incremental'
+        pass.mode === 'incremental' || seenSetSkipped
           ? []
           : [
               ...rows.map((row) => row.externalId),
@@ -545,7 +557,9 @@ export class SyncRunLifecycle {
       await manager.query(
         `WITH seen AS (
            INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
-           SELECT $1, unnest($6::varchar[])
+           -- A JSON array (JSON.stringify, native) rather than varchar[]: the driver escapes an
+           -- array's every element in JavaScript.
+           SELECT $1, json_array_elements_text($6::json)
            ON CONFLICT DO NOTHING
            RETURNING 1)
          UPDATE sync_runs
@@ -566,7 +580,7 @@ export class SyncRunLifecycle {
           counts.updated,
           skippedCount,
           JSON.stringify(skipped.reasons),
-          seen,
+          JSON.stringify(seen),
         ],
       );
       await manager.query(`UPDATE esp_connections SET sync_checkpoint = $2 WHERE id = $1`, [
@@ -588,9 +602,9 @@ export class SyncRunLifecycle {
       // Skips are counted again by the new pass (they describe the list as the run left it).
       await manager.query(
         `UPDATE sync_runs SET heartbeat_at = now(), skipped_count = 0, skip_reasons = '{}',
-                seen_count = 0
+                seen_count = 0, seen_set_skipped = ${STORES_NOTHING}
           WHERE id = $1`,
-        [pass.runId],
+        [pass.runId, pass.connectionId],
       );
       await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
       await manager.query(
@@ -604,7 +618,7 @@ export class SyncRunLifecycle {
    * The end of a complete pass, in one transaction: the fenced transition to `success` (refused
    * unless the stored checkpoint is this run's and reached the end of the list), then, for a full
    * pass only, ghosts (the connection's subscribers the run did not see) deleted and the seen ids
-   * dropped; the connection `synced` with its watermark advanced to the ESP's clock at the pass's
+   * dropped (a pass that began on an empty connection has no seen set and no ghost: STORES_NOTHING); the connection `synced` with its watermark advanced to the ESP's clock at the pass's
    * start (and, for a full pass, `last_full_sync_at`), and today's (UTC) subscriber-count
    * snapshot of the connection written. An incremental pass never removes anything: what left the
    * ESP is only known to a full pass.
@@ -612,7 +626,11 @@ export class SyncRunLifecycle {
   finish(pass: SyncPass): Promise<FinishedRun> {
     const full = pass.mode !== 'incremental';
     return this.dataSource.transaction(async (manager) => {
-      const finished = rowsOf<{ created_count: number; updated_count: number }>(
+      const finished = rowsOf<{
+        created_count: number;
+        updated_count: number;
+        seen_set_skipped: boolean;
+      }>(
         await manager.query(
           `UPDATE sync_runs r
               SET status = 'success', pass_token = NULL, error_message = NULL,
@@ -622,7 +640,7 @@ export class SyncRunLifecycle {
                            WHERE c.id = r.esp_connection_id
                              AND c.sync_checkpoint->>'syncRunId' = r.id::text
                              AND c.sync_checkpoint->'cursor' = 'null'::jsonb)
-            RETURNING created_count, updated_count`,
+            RETURNING created_count, updated_count, seen_set_skipped`,
           [pass.runId, pass.token, fromStates('finish')],
         ),
       );
@@ -637,7 +655,8 @@ export class SyncRunLifecycle {
         throw new PassLostError(pass.runId, state.status);
       }
       let removed = 0;
-      if (full) {
+      // Read from the run under the fence, not from `pass`: a restart of the pass clears it.
+      if (full && !finished[0].seen_set_skipped) {
         const [seen] = rowsOf<{ kept: number; counted: number }>(
           await manager.query(
             `SELECT (SELECT count(*)::int FROM sync_seen_subscribers WHERE sync_run_id = $1) AS kept,
@@ -953,9 +972,9 @@ export class SyncRunLifecycle {
     manager: EntityManager,
     pass: SyncPass,
     transition: 'storePage',
-  ): Promise<void> {
-    const rows = await manager.query<{ id: string }[]>(
-      `SELECT id FROM sync_runs
+  ): Promise<{ seenSetSkipped: boolean }> {
+    const rows = await manager.query<{ seen_set_skipped: boolean }[]>(
+      `SELECT seen_set_skipped FROM sync_runs
         WHERE id = $1 AND pass_token = $2 AND status = ANY($3::varchar[])
         FOR NO KEY UPDATE`,
       [pass.runId, pass.token, fromStates(transition)],
@@ -963,6 +982,7 @@ export class SyncRunLifecycle {
     if (rows.length === 0) {
       throw new PassLostError(pass.runId, (await this.runState(manager, pass.runId)).status);
     }
+    return { seenSetSkipped: rows[0].seen_set_skipped };
   }
 
   /** The run's status and owning pass, read after a guarded write matched nothing. */
