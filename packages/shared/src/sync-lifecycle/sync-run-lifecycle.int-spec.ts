@@ -5,7 +5,7 @@ import { dataSourceOptions } from '../database/data-source-options';
 import { runMigrations } from '../database/run-migrations';
 import { SyncRequestedEvent } from '../events/sync-requested.event';
 import { SubscriberRow } from './subscriber-page';
-import { PassLostError, SyncPass, SyncRunLifecycle } from './sync-run-lifecycle';
+import { PassLostError, SeenSetLostError, SyncPass, SyncRunLifecycle } from './sync-run-lifecycle';
 
 function rows(from: number, count: number): SubscriberRow[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -268,6 +268,20 @@ describe('SyncRunLifecycle (real Postgres)', () => {
         subscriberCount: 150,
         removed: 0,
       });
+      expect(await stored(connectionId)).toBe(150);
+    });
+
+    it('still counts what it would hold: a previous-version worker ending the pass (it ignores the flag) finds the set short and removes nothing', async () => {
+      const { userId, connectionId } = await connection();
+      const runId = await newRun(userId, connectionId);
+      const pass = await started(runId, connectionId);
+      await lifecycle.storePage(pass, rows(0, 100), checkpoint(runId, 1, 'c0'));
+      // The previous version resumes the pass during a rolling deploy: its seen set starts here.
+      await dataSource.query(`UPDATE sync_runs SET seen_set_skipped = false WHERE id = $1`, [
+        runId,
+      ]);
+      await lifecycle.storePage(pass, rows(100, 50), checkpoint(runId, 2, null));
+      await expect(lifecycle.finish(pass)).rejects.toBeInstanceOf(SeenSetLostError);
       expect(await stored(connectionId)).toBe(150);
     });
 

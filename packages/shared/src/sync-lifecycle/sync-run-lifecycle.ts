@@ -543,14 +543,20 @@ export class SyncRunLifecycle {
       // Seen ids serve the removal of ghosts at the end of a full pass; an incremental pass
       // removes nothing, and a pass that began on an empty connection has no ghost to find, so
       // neither keeps them.
-      const seen =
-        pass.mode === 'incremental' || seenSetSkipped
+      const seenIds =
+        pass.mode === 'incremental'
           ? []
           : [
               ...rows.map((row) => row.externalId),
               ...unchangedExternalIds,
               ...skipped.seenExternalIds,
             ];
+      const seen = seenSetSkipped ? [] : seenIds;
+      // A skipped seen set still counts what it would hold: a worker of the previous version
+      // resuming this pass (a rolling deploy) keeps a seen set only from there on, and this count
+      // makes its end find the set short and go over the list again, instead of removing what
+      // this pass stored.
+      const seenUnkept = seenSetSkipped ? seenIds.length : 0;
       const skippedCount = Object.values(skipped.reasons).reduce((sum, n) => sum + (n ?? 0), 0);
       // One statement: the seen ids (counted as they go in, in this logged transaction: see
       // SeenSetLostError), the change and skip counters, the heartbeat.
@@ -571,7 +577,7 @@ export class SyncRunLifecycle {
                       FROM (SELECT * FROM jsonb_each_text(skip_reasons)
                             UNION ALL SELECT * FROM jsonb_each_text($5::jsonb)) AS r(reason, n)
                      GROUP BY reason) AS totals) END,
-                seen_count = seen_count + (SELECT count(*) FROM seen),
+                seen_count = seen_count + (SELECT count(*) FROM seen) + $7,
                 heartbeat_at = now()
           WHERE id = $1`,
         [
@@ -581,6 +587,7 @@ export class SyncRunLifecycle {
           skippedCount,
           JSON.stringify(skipped.reasons),
           JSON.stringify(seen),
+          seenUnkept,
         ],
       );
       await manager.query(`UPDATE esp_connections SET sync_checkpoint = $2 WHERE id = $1`, [
@@ -618,9 +625,10 @@ export class SyncRunLifecycle {
    * The end of a complete pass, in one transaction: the fenced transition to `success` (refused
    * unless the stored checkpoint is this run's and reached the end of the list), then, for a full
    * pass only, ghosts (the connection's subscribers the run did not see) deleted and the seen ids
-   * dropped (a pass that began on an empty connection has no seen set and no ghost: STORES_NOTHING); the connection `synced` with its watermark advanced to the ESP's clock at the pass's
-   * start (and, for a full pass, `last_full_sync_at`), and today's (UTC) subscriber-count
-   * snapshot of the connection written. An incremental pass never removes anything: what left the
+   * dropped (a pass that began on an empty connection has neither: STORES_NOTHING); the
+   * connection `synced` with its watermark advanced to the ESP's clock at the pass's start (and,
+   * for a full pass, `last_full_sync_at`), and today's (UTC) subscriber-count snapshot of the
+   * connection written. An incremental pass never removes anything: what left the
    * ESP is only known to a full pass.
    */
   finish(pass: SyncPass): Promise<FinishedRun> {
