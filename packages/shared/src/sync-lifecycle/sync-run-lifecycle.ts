@@ -194,12 +194,15 @@ class Abort<T> extends Error {
 }
 
 /**
- * Whether the connection ($2) stores no subscriber: a pass that begins so keeps no seen set
+ * Whether the connection (the `connectionParam` placeholder) stores no subscriber. A first sync
+ * has nothing to compare with (hasSubscribers), and a pass that begins so keeps no seen set
  * (`sync_runs.seen_set_skipped`). Sound because runs of a connection never overlap (one unfinished
  * run per connection), another run's pass discards this run's checkpoint (startPass), and only a
  * pass at its own checkpoint's end may finish: whatever is stored at the end, this pass stored.
  */
-const STORES_NOTHING = `NOT EXISTS (SELECT 1 FROM subscribers WHERE esp_connection_id = $2)`;
+function storesNothing(connectionParam: string): string {
+  return `NOT EXISTS (SELECT 1 FROM subscribers WHERE esp_connection_id = ${connectionParam})`;
+}
 
 interface StartedRow {
   pass_token: string;
@@ -432,7 +435,7 @@ export class SyncRunLifecycle {
       );
       if (checkpoint === null) {
         await manager.query(
-          `UPDATE sync_runs SET seen_count = 0, seen_set_skipped = ${STORES_NOTHING} WHERE id = $1`,
+          `UPDATE sync_runs SET seen_count = 0, seen_set_skipped = ${storesNothing('$2')} WHERE id = $1`,
           [runId, connectionId],
         );
       }
@@ -514,10 +517,7 @@ export class SyncRunLifecycle {
   /** Whether the connection stores any subscriber (a first sync has nothing to compare with). */
   async hasSubscribers(connectionId: string): Promise<boolean> {
     const rows = rowsOf<{ found: boolean }>(
-      await this.dataSource.query(
-        `SELECT EXISTS (SELECT 1 FROM subscribers WHERE esp_connection_id = $1) AS found`,
-        [connectionId],
-      ),
+      await this.dataSource.query(`SELECT NOT ${storesNothing('$1')} AS found`, [connectionId]),
     );
     return rows[0]?.found === true;
   }
@@ -609,7 +609,7 @@ export class SyncRunLifecycle {
       // Skips are counted again by the new pass (they describe the list as the run left it).
       await manager.query(
         `UPDATE sync_runs SET heartbeat_at = now(), skipped_count = 0, skip_reasons = '{}',
-                seen_count = 0, seen_set_skipped = ${STORES_NOTHING}
+                seen_count = 0, seen_set_skipped = ${storesNothing('$2')}
           WHERE id = $1`,
         [pass.runId, pass.connectionId],
       );
@@ -625,7 +625,7 @@ export class SyncRunLifecycle {
    * The end of a complete pass, in one transaction: the fenced transition to `success` (refused
    * unless the stored checkpoint is this run's and reached the end of the list), then, for a full
    * pass only, ghosts (the connection's subscribers the run did not see) deleted and the seen ids
-   * dropped (a pass that began on an empty connection has neither: STORES_NOTHING); the
+   * dropped (a pass that began on an empty connection has neither: storesNothing); the
    * connection `synced` with its watermark advanced to the ESP's clock at the pass's start (and,
    * for a full pass, `last_full_sync_at`), and today's (UTC) subscriber-count snapshot of the
    * connection written. An incremental pass never removes anything: what left the
