@@ -4,6 +4,7 @@ import {
   EncryptionService,
   EspSubscriber,
   maskEmail,
+  metadataJsonOf,
   PageSkips,
   sanitizeSubscriber,
   SubscriberContent,
@@ -193,8 +194,9 @@ export class SyncBatchBuilder {
           subscribedAt: subscriber.subscribedAt,
           unsubscribedAt: subscriber.unsubscribedAt,
           metadata: subscriber.metadata,
-          metadataJson: JSON.stringify(subscriber.metadata ?? {}),
         };
+        // Made once: the content hash and the upsert both use this text.
+        content.metadataJson = metadataJsonOf(content);
         content.contentHash = subscriberContentHash(content);
         byId.set(subscriber.externalId, { email: subscriber.email, content });
       }
