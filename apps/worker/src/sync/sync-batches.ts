@@ -11,6 +11,8 @@ import {
   SubscriberPage,
   SubscriberRow,
   subscriberContentHash,
+  subscriberCopyLine,
+  subscriberRowJson,
   SyncPass,
   SyncRunLifecycle,
   WorkerEnv,
@@ -144,9 +146,18 @@ export class SyncBatchBuilder {
       if (start > 0) await nextTurn();
       const slice = toWrite.slice(start, start + PREPARE_SLICE_ROWS);
       const encrypted = this.encryption.encryptMany(slice.map((c) => c.email));
-      slice.forEach((c, i) =>
-        rows.push({ ...c.content, emailEncrypted: encrypted[i], emailMasked: maskEmail(c.email) }),
-      );
+      slice.forEach((c, i) => {
+        const row: SubscriberRow = {
+          ...c.content,
+          emailEncrypted: encrypted[i],
+          emailMasked: maskEmail(c.email),
+        };
+        // Made here, in slices, rather than by the write in one piece that holds the event loop:
+        // a first sync's batch goes in by COPY, any other by the upsert's JSON.
+        if (compare) row.json = subscriberRowJson(row);
+        else row.copyLine = subscriberCopyLine(row);
+        rows.push(row);
+      });
     }
     const last = pages[pages.length - 1];
     return {

@@ -3,7 +3,14 @@ import { createTestDatabase, TestDatabase } from '@subscribernest/testkit';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../database/data-source-options';
 import { runMigrations } from '../database/run-migrations';
-import { findChangedSubscribers, SubscriberRow, upsertSubscriberPage } from './subscriber-page';
+import type { PoolClient } from 'pg';
+import {
+  copySubscriberPage,
+  findChangedSubscribers,
+  isUniqueViolation,
+  SubscriberRow,
+  upsertSubscriberPage,
+} from './subscriber-page';
 
 function row(id: string, overrides: Partial<SubscriberRow> = {}): SubscriberRow {
   return {
@@ -160,6 +167,74 @@ describe('subscriber pages (real Postgres)', () => {
     expect(await findChangedSubscribers(dataSource.manager, connectionId, [awkward])).toEqual(
       new Set(),
     );
+  });
+
+  describe('inserted by COPY (a first sync)', () => {
+    /** copySubscriberPage in a transaction of its own, as storePage runs it. */
+    const copy = (rows: SubscriberRow[]) =>
+      dataSource.transaction(async (manager) =>
+        copySubscriberPage(
+          (await manager.queryRunner!.connect()) as PoolClient,
+          connectionId,
+          rows,
+        ),
+      );
+    const count = async (status: string) => {
+      const found = await dataSource.query<{ count: number }[]>(
+        `SELECT count FROM subscriber_counts WHERE esp_connection_id = $1 AND status = $2`,
+        [connectionId, status],
+      );
+      return found[0]?.count ?? 0;
+    };
+
+    it('stores every value as it came, whatever the text format has to escape, with the content hash the upsert gives', async () => {
+      const awkward = row('copy\ttab\\.\\N', {
+        firstName: 'tab\there\nnew line\r\\. back\\slash \\N "quoted" é 🎉 \u2028',
+        lastName: '\\',
+        emailMasked: 'a\\b***@example.com',
+        unsubscribedAt: new Date('2026-02-03T04:05:06.007Z'),
+        status: 'bounced',
+        metadata: { 'tab\tkey': ['x\\y\n', { deep: '\\.', z: null, n: 1.5 }], e: '' },
+      });
+      const plain = row('copy-plain', { firstName: null, subscribedAt: null, metadata: {} });
+      const bouncedBefore = await count('bounced');
+      expect(await copy([awkward, plain])).toBe(2);
+
+      const storedRows = await dataSource.query<Record<string, unknown>[]>(
+        `SELECT external_id, first_name, last_name, status, subscribed_at, unsubscribed_at,
+                metadata, email_encrypted, email_hmac, email_masked
+           FROM subscribers WHERE esp_connection_id = $1 AND external_id = ANY($2)
+          ORDER BY external_id = $3`,
+        [connectionId, [awkward.externalId, plain.externalId], awkward.externalId],
+      );
+      const expected = (r: SubscriberRow) => ({
+        external_id: r.externalId,
+        first_name: r.firstName,
+        last_name: r.lastName,
+        status: r.status,
+        subscribed_at: r.subscribedAt,
+        unsubscribed_at: r.unsubscribedAt,
+        metadata: r.metadata,
+        email_encrypted: r.emailEncrypted,
+        email_hmac: r.emailHmac,
+        email_masked: r.emailMasked,
+      });
+      expect(storedRows).toEqual([expected(plain), expected(awkward)]); // plain first: false < true
+      // The hash COPY stored is the one a re-sync compares with: nothing to rewrite.
+      expect(
+        await findChangedSubscribers(dataSource.manager, connectionId, [awkward, plain]),
+      ).toEqual(new Set());
+      // The counts trigger sees COPY's rows like the upsert's.
+      expect(await count('bounced')).toBe(bouncedBefore + 1);
+    });
+
+    it('fails on a row already stored with a unique violation, and leaves none of the batch behind', async () => {
+      const activeBefore = await count('active');
+      const error: unknown = await copy([row('copy-new'), row('a')]).catch((e: unknown) => e);
+      expect(isUniqueViolation(error)).toBe(true);
+      expect(await stored(['copy-new'])).toEqual([]);
+      expect(await count('active')).toBe(activeBefore);
+    });
   });
 
   it('compares within the connection only', async () => {

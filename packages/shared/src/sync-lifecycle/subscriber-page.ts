@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { EntityManager } from 'typeorm';
 import { SubscriberStatus } from '../entities/subscriber.entity';
 
@@ -25,6 +28,10 @@ export interface SubscriberContent {
 export interface SubscriberRow extends SubscriberContent {
   emailEncrypted: string;
   emailMasked: string;
+  /** `subscriberRowJson` of the above, when the caller already has it. */
+  json?: string;
+  /** `subscriberCopyLine` of the above, when the caller already has it. */
+  copyLine?: string;
 }
 
 /** A text value as a JSON string, or `null`. */
@@ -91,32 +98,63 @@ export interface PageCounts {
  * every value something Postgres's JSON accepts (no NUL, no lone surrogate).
  */
 function rowsJson(rows: SubscriberRow[]): string {
-  const parts = rows.map(
-    (row) =>
-      `{"external_id":${jsonText(row.externalId)},` +
-      `"email_encrypted":${jsonText(row.emailEncrypted)},` +
-      `"email_hmac":${jsonText(row.emailHmac)},"email_masked":${jsonText(row.emailMasked)},` +
-      `"status":${jsonText(row.status)},` +
-      `"first_name":${jsonText(row.firstName)},"last_name":${jsonText(row.lastName)},` +
-      `"subscribed_at":${jsonText(row.subscribedAt?.toISOString())},` +
-      `"unsubscribed_at":${jsonText(row.unsubscribedAt?.toISOString())},` +
-      `"metadata":${metadataJsonOf(row)},"content_hash":"${hashOf(row).toString('hex')}"}`,
-  );
-  return `[${parts.join(',')}]`;
+  return `[${rows.map((row) => row.json ?? subscriberRowJson(row)).join(',')}]`;
 }
 
 /**
- * Upserts one page of a connection's subscribers in one statement; unchanged rows are not
- * rewritten (no dead tuples, no WAL), so an unchanged re-sync costs reads only. A row whose
- * fields are unchanged but whose stored content hash is missing or stale (written before the
- * hash existed) gets its hash, without counting as updated or moving `updated_at`.
+ * One row's object in the upsert's JSON array. A sync makes it while it prepares the batch (in
+ * slices between turns of the event loop), so the write itself holds the loop only for the join.
+ */
+export function subscriberRowJson(row: SubscriberRow): string {
+  return (
+    `{"external_id":${jsonText(row.externalId)},` +
+    `"email_encrypted":${jsonText(row.emailEncrypted)},` +
+    `"email_hmac":${jsonText(row.emailHmac)},"email_masked":${jsonText(row.emailMasked)},` +
+    `"status":${jsonText(row.status)},` +
+    `"first_name":${jsonText(row.firstName)},"last_name":${jsonText(row.lastName)},` +
+    `"subscribed_at":${jsonText(row.subscribedAt?.toISOString())},` +
+    `"unsubscribed_at":${jsonText(row.unsubscribedAt?.toISOString())},` +
+    `"metadata":${metadataJsonOf(row)},"content_hash":"${hashOf(row).toString('hex')}"}`
+  );
+}
+
+/**
+ * Upserts a batch of a connection's subscribers, UPSERT_STATEMENT_ROWS a statement; unchanged
+ * rows are not rewritten (no dead tuples, no WAL), so an unchanged re-sync costs reads only. A
+ * row whose fields are unchanged but whose stored content hash is missing or stale (written
+ * before the hash existed) gets its hash, without counting as updated or moving `updated_at`.
  */
 export async function upsertSubscriberPage(
   manager: EntityManager,
   connectionId: string,
   rows: SubscriberRow[],
 ): Promise<PageCounts> {
-  if (rows.length === 0) return { created: 0, updated: 0 };
+  const counts: PageCounts = { created: 0, updated: 0 };
+  for (let start = 0; start < rows.length; start += UPSERT_STATEMENT_ROWS) {
+    const part = await upsertStatement(
+      manager,
+      connectionId,
+      rows.slice(start, start + UPSERT_STATEMENT_ROWS),
+    );
+    counts.created += part.created;
+    counts.updated += part.updated;
+  }
+  return counts;
+}
+
+/**
+ * Rows per upsert statement; a larger batch is written in several, in its one transaction.
+ * Measured on the sync bench's rows, alone on the database: 2,000-row statements wrote a third
+ * fewer rows a second than 1,000-row ones (no temporary files either way); below a thousand the
+ * per-statement cost shows again.
+ */
+export const UPSERT_STATEMENT_ROWS = 1_000;
+
+async function upsertStatement(
+  manager: EntityManager,
+  connectionId: string,
+  rows: SubscriberRow[],
+): Promise<PageCounts> {
   const returned = await manager.query<{ inserted: boolean; changed: boolean }[]>(
     `INSERT INTO subscribers AS s (
        esp_connection_id, external_id, email_encrypted, email_hmac, email_masked, status,
@@ -151,6 +189,66 @@ export async function upsertSubscriberPage(
   const created = returned.filter((row) => row.inserted).length;
   const updated = returned.filter((row) => !row.inserted && row.changed).length;
   return { created, updated };
+}
+
+/** The columns `copySubscriberPage` writes, in the order of `subscriberCopyLine`'s fields. */
+const COPY_COLUMNS =
+  'esp_connection_id, external_id, email_encrypted, email_hmac, email_masked, status, ' +
+  'first_name, last_name, subscribed_at, unsubscribed_at, metadata, content_hash';
+
+/** Characters COPY's text format gives a meaning; NUL never reaches here (the sanitizer). */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+};
+
+/** A value as a field of COPY's text format; `null` is `\N`. */
+function copyText(value: string | null | undefined): string {
+  if (value == null) return '\\N';
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : value;
+}
+
+/**
+ * One row as a line of COPY's text format, without its connection id (copySubscriberPage
+ * prefixes it). Like subscriberRowJson, a sync makes it while it prepares the batch.
+ */
+export function subscriberCopyLine(row: SubscriberRow): string {
+  return (
+    `${copyText(row.externalId)}\t${copyText(row.emailEncrypted)}\t${copyText(row.emailHmac)}\t` +
+    `${copyText(row.emailMasked)}\t${copyText(row.status)}\t${copyText(row.firstName)}\t` +
+    `${copyText(row.lastName)}\t${copyText(row.subscribedAt?.toISOString())}\t` +
+    `${copyText(row.unsubscribedAt?.toISOString())}\t${copyText(metadataJsonOf(row))}\t` +
+    `\\\\x${hashOf(row).toString('hex')}\n`
+  );
+}
+
+/**
+ * Inserts rows none of which the connection stores yet with one `COPY … FROM STDIN`: about twice
+ * the rows a second of the upsert, which pays an index probe and a speculative insertion per row
+ * to find conflicts a first sync does not have. Any row already stored fails the whole statement
+ * with a unique violation (see isUniqueViolation), and the caller's transaction with it: the
+ * caller writes the batch again with upsertSubscriberPage. Returns the rows inserted.
+ */
+export async function copySubscriberPage(
+  client: PoolClient,
+  connectionId: string,
+  rows: SubscriberRow[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const prefix = `${connectionId}\t`;
+  const text = rows.map((row) => prefix + (row.copyLine ?? subscriberCopyLine(row))).join('');
+  const stream = client.query(copyFrom(`COPY subscribers (${COPY_COLUMNS}) FROM STDIN`));
+  stream.end(text);
+  await finished(stream);
+  return stream.rowCount;
+}
+
+/** A unique violation (SQLSTATE 23505): what `copySubscriberPage` fails with on a stored row. */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '23505';
 }
 
 /** Ids and content hashes as one JSON array for `json_to_recordset` (see rowsJson). */

@@ -260,9 +260,14 @@ describe('SyncRunLifecycle (real Postgres)', () => {
       const { userId, connectionId } = await connection();
       const runId = await newRun(userId, connectionId);
       const pass = await started(runId, connectionId);
-      await lifecycle.storePage(pass, rows(0, 100), checkpoint(runId, 1, 'c0'));
-      // The ESP repeats a subscriber across pages: still one row.
-      await lifecycle.storePage(pass, rows(50, 100), checkpoint(runId, 2, null));
+      // Inserts only (COPY), until a batch repeats a subscriber already stored (the ESP listing
+      // one on two pages, a resume): that batch is upserted instead, still one row each.
+      await expect(
+        lifecycle.storePage(pass, rows(0, 100), checkpoint(runId, 1, 'c0')),
+      ).resolves.toEqual({ created: 100, updated: 0 });
+      await expect(
+        lifecycle.storePage(pass, rows(50, 100), checkpoint(runId, 2, null)),
+      ).resolves.toEqual({ created: 50, updated: 0 });
       expect(await seenSet(runId)).toEqual({ skipped: true, kept: 0 });
       await expect(lifecycle.finish(pass)).resolves.toMatchObject({
         subscriberCount: 150,

@@ -5,8 +5,11 @@ import { EspConnection, EspType, SyncCheckpoint } from '../entities/esp-connecti
 import { OutboxEvent } from '../entities/outbox-event.entity';
 import { SyncMode, SyncRun, SyncRunStatus, SyncTrigger } from '../entities/sync-run.entity';
 import { SyncRequestedEvent } from '../events/sync-requested.event';
+import type { PoolClient } from 'pg';
 import {
+  copySubscriberPage,
   findChangedSubscribers,
+  isUniqueViolation,
   PageCounts,
   SubscriberContent,
   SubscriberRow,
@@ -68,6 +71,14 @@ export class SeenSetLostError extends Error {
       `sync run ${runId} kept ${kept} of the ${counted} ids its pass saw (Postgres restarted ` +
         'after a crash): the pass starts over before removing anything',
     );
+  }
+}
+
+/** storePage's COPY met a stored row: the batch is written again with the upsert. */
+class InsertOnlyConflict extends Error {
+  constructor() {
+    super('a row of the batch is already stored');
+    this.name = 'InsertOnlyConflict';
   }
 }
 
@@ -524,20 +535,49 @@ export class SyncRunLifecycle {
 
   /**
    * One batch of the owning pass, in one transaction: the fence (which also locks the run row
-   * first), the upsert of the new and changed rows, the seen ids (those rows, the `unchanged`
-   * ones and the skipped ones), the run's counters and the connection's checkpoint. A pass that
-   * lost the run gets PassLostError and writes nothing.
+   * first), the new and changed rows (inserted by COPY on a first sync, see storeBatch, else
+   * upserted), the seen ids (those rows, the `unchanged` ones and the skipped ones), the run's
+   * counters and the connection's checkpoint. A pass that lost the run gets PassLostError and
+   * writes nothing.
    */
-  storePage(
+  async storePage(
     pass: SyncPass,
     rows: SubscriberRow[],
     checkpoint: SyncCheckpoint,
     skipped: PageSkips = NO_SKIPS,
     unchangedExternalIds: readonly string[] = [],
   ): Promise<PageCounts> {
+    const store = (insertOnly: boolean) =>
+      this.storeBatch(pass, rows, checkpoint, skipped, unchangedExternalIds, insertOnly);
+    try {
+      return await store(true);
+    } catch (error) {
+      // A row this pass stored before (a resume re-reading the pages after its checkpoint, an ESP
+      // listing someone twice): the batch did not go in as inserts only, so it is upserted.
+      if (!(error instanceof InsertOnlyConflict)) throw error;
+      return store(false);
+    }
+  }
+
+  /**
+   * storePage's transaction. A pass that began on a connection storing nothing (its seen set
+   * skipped: whatever is stored, this pass stored) inserts its rows with COPY when `insertOnly`;
+   * any conflict rolls the whole batch back (InsertOnlyConflict) for the upsert to write it.
+   */
+  private storeBatch(
+    pass: SyncPass,
+    rows: SubscriberRow[],
+    checkpoint: SyncCheckpoint,
+    skipped: PageSkips,
+    unchangedExternalIds: readonly string[],
+    insertOnly: boolean,
+  ): Promise<PageCounts> {
     return this.dataSource.transaction(async (manager) => {
       const { seenSetSkipped } = await this.fence(manager, pass, 'storePage');
-      const counts = await upsertSubscriberPage(manager, pass.connectionId, rows);
+      const counts =
+        insertOnly && seenSetSkipped
+          ? await this.insertOnly(manager, pass.connectionId, rows)
+          : await upsertSubscriberPage(manager, pass.connectionId, rows);
       // A skipped subscriber still counts as seen: the copy an earlier sync stored stays, rather
       // than being removed as gone from the list.
       // Seen ids serve the removal of ghosts at the end of a full pass; an incremental pass
@@ -596,6 +636,22 @@ export class SyncRunLifecycle {
       ]);
       return counts;
     });
+  }
+
+  private async insertOnly(
+    manager: EntityManager,
+    connectionId: string,
+    rows: SubscriberRow[],
+  ): Promise<PageCounts> {
+    // The transaction's own connection: COPY is a protocol of its own, which TypeORM's query()
+    // does not speak.
+    const client = (await manager.queryRunner!.connect()) as PoolClient;
+    try {
+      return { created: await copySubscriberPage(client, connectionId, rows), updated: 0 };
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new InsertOnlyConflict();
+      throw error;
+    }
   }
 
   /**
