@@ -54,7 +54,9 @@ if [ "${USE_REAL_ESPS:-0}" != 1 ]; then
 fi
 
 (cd apps/api && exec node dist/main.js) >var/log/api.log 2>&1 & pids+=($!)
-(cd apps/worker && exec node dist/main.js) >var/log/worker.log 2>&1 & pids+=($!)
+# The worker's heap is capped as the compose file caps it (WORKER_NODE_OPTIONS, README "Compose").
+(cd apps/worker && NODE_OPTIONS="${WORKER_NODE_OPTIONS:---max-old-space-size=256}" exec node dist/main.js) \
+  >var/log/worker.log 2>&1 & pids+=($!)
 
 wait_healthy() {
   for _ in $(seq 1 60); do

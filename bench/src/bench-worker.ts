@@ -61,7 +61,9 @@ export async function startBenchWorker(options: {
       },
     }),
     readyUrl: `http://127.0.0.1:${opsPort}/health`,
-    nodeArgs: [...cpuProfileArgs(), ...extraNodeArgs()],
+    // The heap cap the worker is deployed with (docker-compose.yml, scripts/start.sh:
+    // WORKER_NODE_OPTIONS); --node-args come after it, so a trial can override it.
+    nodeArgs: ['--max-old-space-size=256', ...cpuProfileArgs(), ...extraNodeArgs()],
   });
 }
 
