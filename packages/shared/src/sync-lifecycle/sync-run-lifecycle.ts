@@ -379,14 +379,21 @@ export class SyncRunLifecycle {
            ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
            RETURNING id, esp_connection_id, trigger
          ), marked AS (
+           -- = ANY(array) here and LATERAL … LIMIT 1 below rather than joins: the joins were
+           -- planned as a hash of every connection and of every unfinished run for each page,
+           -- so a fan-out's cost grew with the square of the connections; these are the page's
+           -- own index probes, whatever the statistics say.
            UPDATE esp_connections c SET sync_status = 'syncing', updated_at = now()
-             FROM created WHERE c.id = created.esp_connection_id
+            WHERE c.id = ANY(ARRAY(SELECT esp_connection_id FROM created))
          )
          SELECT id, esp_connection_id, trigger, true AS created FROM created
          UNION ALL
          SELECT r.id, r.esp_connection_id, r.trigger, false AS created
-           FROM sync_runs r JOIN page ON r.esp_connection_id = page.id
-          WHERE r.status IN ('queued', 'running')`,
+           FROM page
+           CROSS JOIN LATERAL (
+             SELECT id, esp_connection_id, trigger FROM sync_runs
+              WHERE esp_connection_id = page.id AND status IN ('queued', 'running')
+              LIMIT 1) r`,
         [page.map((row) => row.id), page.map((row) => row.user_id), options.correlationId ?? null],
       );
       return {
