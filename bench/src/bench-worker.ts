@@ -19,6 +19,9 @@ import { cpuProfileArgs, extraNodeArgs } from './bench-args';
 
 const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
 
+/** The heap cap the worker is deployed with (docker-compose.yml, scripts/start.sh: WORKER_NODE_OPTIONS). */
+export const DEPLOYED_WORKER_NODE_ARGS = ['--max-old-space-size=256'];
+
 export interface BenchOwner {
   userId: string;
   connectionId: string;
@@ -61,9 +64,8 @@ export async function startBenchWorker(options: {
       },
     }),
     readyUrl: `http://127.0.0.1:${opsPort}/health`,
-    // The heap cap the worker is deployed with (docker-compose.yml, scripts/start.sh:
-    // WORKER_NODE_OPTIONS); --node-args come after it, so a trial can override it.
-    nodeArgs: ['--max-old-space-size=256', ...cpuProfileArgs(), ...extraNodeArgs()],
+    // --node-args come after the deployed options, so a trial can override them.
+    nodeArgs: [...DEPLOYED_WORKER_NODE_ARGS, ...cpuProfileArgs(), ...extraNodeArgs()],
   });
 }
 

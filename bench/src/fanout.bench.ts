@@ -36,6 +36,7 @@ import {
   testSecrets,
 } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
+import { DEPLOYED_WORKER_NODE_ARGS } from './bench-worker';
 import { Client } from 'pg';
 import { flag, rssOf } from './bench-args';
 import { report } from './bench-report';
@@ -107,6 +108,7 @@ async function measure(size: number): Promise<SizeResult> {
         extra: { ...secrets, LOG_LEVEL: 'warn', OPS_PORT: String(opsPort), CRONS_ENABLED: 'false' },
       }),
       readyUrl: `http://127.0.0.1:${opsPort}/health`,
+      nodeArgs: DEPLOYED_WORKER_NODE_ARGS,
     });
     try {
       const requestedAt = new Date();
