@@ -84,6 +84,25 @@ if (!PROMETHEUS) {
  * request id follows the sync through the worker's log lines, the outbox gauge rises while Redis
  * is down and falls after, and every metric the alert rules and the dashboard name is exported.
  */
+/**
+ * The worker's log lines `read` returns, once they include every message of `expected`: a run is
+ * `success` in the database a moment before the worker logs that it finished (and before BullMQ
+ * completes its job), so a read right after the run finished can miss those lines.
+ */
+async function linesSaying<L extends { msg?: string }>(
+  read: () => L[],
+  expected: string[],
+): Promise<L[]> {
+  return waitFor(
+    () => {
+      const lines = read();
+      const said = new Set(lines.map((line) => line.msg));
+      return expected.every((msg) => said.has(msg)) ? lines : undefined;
+    },
+    { timeoutMs: 10_000, description: `worker log lines: ${expected.join(', ')}` },
+  ).catch(() => read());
+}
+
 describe('metrics, correlation ids and shipped dashboards (built api and worker)', () => {
   let redis: RedisServer;
   let harness: SyncProcessHarness;
@@ -216,9 +235,13 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
       })
     ).json()) as { correlationId: string | null };
     expect(job.correlationId).toBe(REQUEST_ID);
-    const workerLines = worker
-      .logLines<{ correlationId?: string; traceId?: string; msg?: string; queue?: string }>()
-      .filter((line) => line.correlationId === REQUEST_ID);
+    const workerLines = await linesSaying(
+      () =>
+        worker
+          .logLines<{ correlationId?: string; traceId?: string; msg?: string; queue?: string }>()
+          .filter((line) => line.correlationId === REQUEST_ID),
+      ['sync finished', 'job completed'],
+    );
     const messages = workerLines.map((line) => line.msg);
     expect(messages).toEqual(
       expect.arrayContaining([
@@ -256,10 +279,14 @@ describe('metrics, correlation ids and shipped dashboards (built api and worker)
     expect(traceId).not.toBe(TRACE_ID);
     const { jobId } = (await accepted.json()) as { jobId: string };
     expect(await harness.finished(jobId)).toMatchObject({ status: 'success' });
-    const messages = worker
-      .logLines<{ traceId?: string; msg?: string }>()
-      .filter((line) => line.traceId === traceId)
-      .map((line) => line.msg);
+    const lines = await linesSaying(
+      () =>
+        worker
+          .logLines<{ traceId?: string; msg?: string }>()
+          .filter((line) => line.traceId === traceId),
+      ['sync finished', 'job completed'],
+    );
+    const messages = lines.map((line) => line.msg);
     expect(messages).toEqual(
       expect.arrayContaining(['sync started', 'sync finished', 'job completed']),
     );
