@@ -79,12 +79,17 @@ describe('worker process: sync runs under faults end exact and readable', () => 
       distinct: LISTS.doubled.size,
     });
     await harness.expectExact(connectionId, LISTS.doubled.id);
-    const logs = worker.logLines<{ msg?: string; syncRunId?: string }>();
-    expect(
-      logs.some(
-        (line) => line.msg === 'sync pass lost its run: stopped' && line.syncRunId === runId,
-      ),
-    ).toBe(true);
+    // The older pass finds it lost the run at its next write, which may come after the newer
+    // pass finished the run: wait for its line rather than read the log once.
+    await waitFor(
+      () =>
+        worker
+          .logLines<{ msg?: string; syncRunId?: string }>()
+          .some(
+            (line) => line.msg === 'sync pass lost its run: stopped' && line.syncRunId === runId,
+          ),
+      { timeoutMs: 10_000, description: 'the older pass to log that it lost the run' },
+    );
     await worker.stop('SIGTERM');
   });
 
