@@ -12,7 +12,6 @@ import {
   SubscriberRow,
   subscriberContentHash,
   subscriberCopyLine,
-  subscriberRowJson,
   SyncPass,
   SyncRunLifecycle,
   WorkerEnv,
@@ -152,10 +151,9 @@ export class SyncBatchBuilder {
           emailEncrypted: encrypted[i],
           emailMasked: maskEmail(c.email),
         };
-        // Made here, in slices, rather than by the write in one piece that holds the event loop:
-        // a first sync's batch goes in by COPY, any other by the upsert's JSON.
-        if (compare) row.json = subscriberRowJson(row);
-        else row.copyLine = subscriberCopyLine(row);
+        // A first sync's batch goes in by COPY: its lines are made here, in slices, rather than
+        // by the write in one piece that holds the event loop.
+        if (!compare) row.copyLine = subscriberCopyLine(row);
         rows.push(row);
       });
     }

@@ -131,10 +131,10 @@ export class EspHttpClient {
         : NO_BUDGET_GRANT;
       const started = Date.now();
       const result = await this.send(url, request.headers);
-      // Not awaited: a sync's pages are a chain (each cursor comes from the page before), and a
-      // Redis round trip per page in that chain was one of its three. Nothing
-      // is lost: release never rejects (it fails open), and this process's next acquire goes to
-      // Redis on the same connection behind it, so it still sees this answer.
+      // Not awaited: a sync's pages are a chain (each cursor comes from the page before), and
+      // this Redis round trip was one of each page's three in it. Nothing is lost: release never
+      // rejects (it fails open), and this process's next acquire goes to Redis on the same
+      // connection behind it, so it still sees this answer.
       void grant.release(result.kind === 'response' ? result.headers : null);
       this.metrics.attempt(
         this.espType,

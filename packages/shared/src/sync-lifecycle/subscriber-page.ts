@@ -28,8 +28,6 @@ export interface SubscriberContent {
 export interface SubscriberRow extends SubscriberContent {
   emailEncrypted: string;
   emailMasked: string;
-  /** `subscriberRowJson` of the above, when the caller already has it. */
-  json?: string;
   /** `subscriberCopyLine` of the above, when the caller already has it. */
   copyLine?: string;
 }
@@ -98,14 +96,11 @@ export interface PageCounts {
  * every value something Postgres's JSON accepts (no NUL, no lone surrogate).
  */
 function rowsJson(rows: SubscriberRow[]): string {
-  return `[${rows.map((row) => row.json ?? subscriberRowJson(row)).join(',')}]`;
+  return `[${rows.map(rowJson).join(',')}]`;
 }
 
-/**
- * One row's object in the upsert's JSON array. A sync makes it while it prepares the batch (in
- * slices between turns of the event loop), so the write itself holds the loop only for the join.
- */
-export function subscriberRowJson(row: SubscriberRow): string {
+/** One row's object in the upsert's JSON array. */
+function rowJson(row: SubscriberRow): string {
   return (
     `{"external_id":${jsonText(row.externalId)},` +
     `"email_encrypted":${jsonText(row.emailEncrypted)},` +
@@ -213,7 +208,8 @@ function copyText(value: string | null | undefined): string {
 
 /**
  * One row as a line of COPY's text format, without its connection id (copySubscriberPage
- * prefixes it). Like subscriberRowJson, a sync makes it while it prepares the batch.
+ * prefixes it). A first sync makes it while it prepares the batch (in slices between turns of
+ * the event loop), so the write itself holds the loop only for the join.
  */
 export function subscriberCopyLine(row: SubscriberRow): string {
   return (
@@ -246,7 +242,7 @@ export async function copySubscriberPage(
   return stream.rowCount;
 }
 
-/** A unique violation (SQLSTATE 23505): what `copySubscriberPage` fails with on a stored row. */
+/** A unique violation (SQLSTATE 23505) of a query: what `copySubscriberPage` fails with on a stored row. */
 export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '23505';
 }

@@ -195,7 +195,6 @@ export interface RunFailure {
 
 /** Below every uuid: the keyset position before the first page. */
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
-const UNIQUE_VIOLATION = '23505';
 
 /** Rolls a transaction back and carries the outcome out of it. */
 class Abort<T> extends Error {
@@ -583,7 +582,7 @@ export class SyncRunLifecycle {
       const { seenSetSkipped } = await this.fence(manager, pass, 'storePage');
       const counts =
         insertOnly && seenSetSkipped
-          ? await this.insertOnly(manager, pass.connectionId, rows)
+          ? await this.copyBatch(manager, pass.connectionId, rows)
           : await upsertSubscriberPage(manager, pass.connectionId, rows);
       // A skipped subscriber still counts as seen: the copy an earlier sync stored stays, rather
       // than being removed as gone from the list.
@@ -645,7 +644,8 @@ export class SyncRunLifecycle {
     });
   }
 
-  private async insertOnly(
+  /** storeBatch's COPY of the rows; a stored row among them is an InsertOnlyConflict. */
+  private async copyBatch(
     manager: EntityManager,
     connectionId: string,
     rows: SubscriberRow[],
@@ -957,7 +957,7 @@ export class SyncRunLifecycle {
       });
     } catch (error) {
       if (error instanceof Abort) return error.outcome as ResetOutcome;
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) return { kind: 'busy' };
+      if (isUniqueViolation(error)) return { kind: 'busy' };
       throw error;
     }
   }
