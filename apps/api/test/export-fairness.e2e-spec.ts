@@ -309,7 +309,7 @@ describe('export fairness: own pool, per-user and overall limits, idle cut-off (
         /server is running as many exports/,
       );
 
-      // The stalled downloads' cursors are open on export pool connections only...
+      // The stalled downloads' COPYs run on export pool connections only...
       const byPool = await exportQueriesByPool();
       expect(Object.keys(byPool)).toEqual([expect.stringMatching(/:exports$/)]);
       expect(Object.values(byPool)).toEqual([3]);
@@ -326,7 +326,7 @@ describe('export fairness: own pool, per-user and overall limits, idle cut-off (
       expect(others.map((response) => response.status)).toEqual(others.map(() => 200));
       expect(mainPool.waitingCount).toBe(0);
 
-      // They were stalled all along: all three cursors still open, three slots taken.
+      // They were stalled all along: all three COPYs still running, three slots taken.
       expect(await exportQueries()).toBe(3);
       expect(main.slots.running).toBe(3);
     });

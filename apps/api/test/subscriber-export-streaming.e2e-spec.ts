@@ -8,7 +8,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { Pool } from 'pg';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { ExportDatabase } from '../src/subscribers/export-database';
-import { EXPORT_QUERY } from '../src/subscribers/subscriber.repository';
+import { exportSelect } from '../src/subscribers/subscriber.repository';
 import { TestUser } from './support/fake-esp-api';
 import { insertConnection } from './support/subscriber-factory';
 import { startTestApi, TestApi } from './support/test-api';
@@ -39,7 +39,7 @@ let bulkLists = 0;
 /**
  * `count` subscribers of a connection in one INSERT … SELECT generate_series: row `n` has
  * external id `bulk-ext-<n>` and the address `ciphertexts[n % length]`, and an id that sorts as
- * `n` does (so a test knows which row the cursor reaches when).
+ * `n` does (so a test knows which row the export reaches when).
  */
 async function insertBulk(
   api: TestApi,
@@ -71,7 +71,7 @@ interface Download {
   error?: NodeJS.ErrnoException;
 }
 
-describe('subscriber export streamed from a server-side cursor (real app, Postgres, Redis)', () => {
+describe('subscriber export streamed from one COPY (real app, Postgres, Redis)', () => {
   let api: TestApi;
   let alice: TestUser;
   let port: number;
@@ -155,10 +155,10 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
    */
   async function heapOfWholeList(): Promise<number> {
     const before = heapMb();
-    const rows = await api.dataSource.query<{ email_encrypted: string }[]>(EXPORT_QUERY, [
-      bulkId,
-      alice.id,
-    ]);
+    const rows = await api.dataSource.query<{ email_encrypted: string }[]>(
+      exportSelect('$1', '$2'),
+      [bulkId, alice.id],
+    );
     const whole = rows.map((row) => ({
       ...row,
       email: api.encryption.decrypt(row.email_encrypted),
@@ -168,7 +168,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
     return taken;
   }
 
-  /** Export queries still running (or holding their cursor) in the test database. */
+  /** Export queries still running (a COPY waiting on its reader included) in the test database. */
   async function activeExportQueries(): Promise<number> {
     const [{ count }] = await api.dataSource.query<{ count: number }[]>(
       `SELECT count(*)::int AS count FROM pg_stat_activity
@@ -179,7 +179,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
   }
 
   /** No export query left in Postgres, and every pooled connection back and idle. */
-  async function expectCursorClosedAndConnectionReleased(): Promise<void> {
+  async function expectQueryEndedAndConnectionReleased(): Promise<void> {
     await waitFor(async () => (await activeExportQueries()) === 0 || undefined, {
       timeoutMs: 10_000,
       intervalMs: 50,
@@ -232,7 +232,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
     expect(wholeListMb).toBeGreaterThan(HEAP_GROWTH_LIMIT_MB * 2);
     expect(growth).toBeLessThan(HEAP_GROWTH_LIMIT_MB);
     expect(Math.abs(streamed)).toBeLessThan(HEAP_GROWTH_LIMIT_MB);
-    await expectCursorClosedAndConnectionReleased();
+    await expectQueryEndedAndConnectionReleased();
   });
 
   it.each(['csv', 'json', 'xlsx'])(
@@ -243,7 +243,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
         const call = request(exportPath(bulkId, format), (response) => {
           expect(response.statusCode).toBe(200);
           response.once('data', () => {
-            // The client reads no further: the export waits on it, its cursor open.
+            // The client reads no further: the export waits on it, its COPY running.
             response.pause();
             activeExportQueries().then((active) => {
               expect(active).toBe(1);
@@ -256,7 +256,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
           if (error.code !== 'ECONNRESET') reject(error);
         });
       });
-      await expectCursorClosedAndConnectionReleased();
+      await expectQueryEndedAndConnectionReleased();
 
       // (An earlier test's export may log its end late: only this one's count.)
       const logged = (message: string) =>
@@ -280,6 +280,41 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
       });
     },
   );
+
+  it('breaks the download off when Postgres ends the export’s backend mid-way, and frees its connection', async () => {
+    const error = jest.spyOn(PinoLogger.prototype, 'error');
+    let terminated: Promise<number> | undefined;
+    const download = await downloadOf(exportPath(bulkId), (_line, rows) => {
+      if (rows !== 1) return;
+      terminated = api.dataSource
+        .query<{ count: number }[]>(
+          `SELECT count(pg_terminate_backend(pid))::int AS count FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE '/* subscribers.export */%'`,
+        )
+        .then(([{ count }]) => count);
+    });
+    expect(await terminated).toBe(1);
+
+    expect(download.status).toBe(200);
+    expect(download.complete).toBe(false);
+    expect(download.rows).toBeLessThan(BULK);
+    await expectQueryEndedAndConnectionReleased();
+    const [[summary]] = await waitFor(() => {
+      const calls = error.mock.calls.filter(
+        ([, message]) => message === 'Subscriber export failed',
+      );
+      return calls.length > 0 && calls;
+    });
+    expect(summary).toMatchObject({ audit: 'subscribers.export', espConnectionId: bulkId });
+    expect((summary as { rows: number }).rows).toBeLessThan(BULK);
+
+    // The export pool replaces the lost connection: the next download is whole.
+    expect(await downloadOf(exportPath(smallId))).toEqual({
+      status: 200,
+      rows: SMALL,
+      complete: true,
+    });
+  });
 
   describe('a row the keys cannot decrypt', () => {
     let brokenId: string;
@@ -325,7 +360,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
         if (format === 'csv') expect(download.rows).toBeLessThanOrEqual(BAD_AT);
         const after = lines.filter((line) => Number(/bulk-ext-(\d+)/.exec(line)?.[1]) >= BAD_AT);
         expect(after).toEqual([]);
-        await expectCursorClosedAndConnectionReleased();
+        await expectQueryEndedAndConnectionReleased();
 
         const failed = error.mock.calls.find(
           ([, message]) => message === 'Subscriber export failed',
@@ -354,7 +389,7 @@ describe('subscriber export streamed from a server-side cursor (real app, Postgr
         const download = await downloadOf(exportPath(firstBrokenId, format));
         expect(download.complete).toBe(false);
         expect(download.error).toBeDefined();
-        await expectCursorClosedAndConnectionReleased();
+        await expectQueryEndedAndConnectionReleased();
         // The app keeps serving exports.
         expect(await downloadOf(exportPath(smallId))).toMatchObject({
           rows: SMALL,

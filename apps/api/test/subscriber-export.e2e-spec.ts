@@ -73,6 +73,9 @@ const TRICKY: SubscriberSpec[] = [
   { email: 'minus@example.com', firstName: '-5', lastName: '@SUM(A1)' },
   { email: 'unicode@example.com', firstName: 'Zoë 🚀', lastName: null },
   { email: '=cmd@example.com', firstName: null, lastName: 'Tab\tInside', externalId: '-ext' },
+  // What COPY's text format escapes or means: backslashes, a literal \N (not a NULL), \.
+  { email: 'back\\slash@example.com', firstName: 'C:\\new\\table\\', lastName: '\\N' },
+  { email: 'dot@example.com', firstName: '\\.', lastName: 'not\\ta tab' },
 ];
 
 /**

@@ -1,5 +1,7 @@
 import { SubscriberStatus } from '@subscribernest/shared';
-import { EXPORT_QUERY, SubscriberRepository } from '../src/subscribers/subscriber.repository';
+import { escapeLiteral } from 'pg';
+import { exportSelect, SubscriberRepository } from '../src/subscribers/subscriber.repository';
+import { ExportDatabase } from '../src/subscribers/export-database';
 import { startTestApi, TestApi } from './support/test-api';
 
 /** Every index a plan (EXPLAIN FORMAT JSON) reads. */
@@ -7,6 +9,12 @@ function indexesOf(plan: Record<string, unknown>): string[] {
   const own = typeof plan['Index Name'] === 'string' ? [plan['Index Name']] : [];
   const children = (plan.Plans as Record<string, unknown>[] | undefined) ?? [];
   return [...own, ...children.flatMap(indexesOf)];
+}
+
+/** Every node type of a plan (EXPLAIN FORMAT JSON). */
+function nodeTypesOf(plan: Record<string, unknown>): string[] {
+  const children = (plan.Plans as Record<string, unknown>[] | undefined) ?? [];
+  return [plan['Node Type'] as string, ...children.flatMap(nodeTypesOf)];
 }
 
 /**
@@ -103,15 +111,16 @@ describe('list and export queries read a list through its connection’s indexes
   });
 
   it('the export reads the connection’s index', async () => {
-    // Planned as what it is, a cursor (fast start: cursor_tuple_fraction), inside a transaction.
-    const indexes = await api.dataSource.transaction(async (manager) => {
-      const [row] = await manager.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }[]>(
-        `EXPLAIN (FORMAT JSON) DECLARE export_plan NO SCROLL CURSOR FOR ${EXPORT_QUERY}`,
-        [large, userId],
-      );
-      return indexesOf(row['QUERY PLAN'][0].Plan);
-    });
+    // The SELECT the export's COPY runs, its values inlined as there, planned for every row on
+    // a connection of the exports' pool (its session settings).
+    const exportPool = api.app.get(ExportDatabase).dataSource;
+    const [row] = await exportPool.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }[]>(
+      `EXPLAIN (FORMAT JSON) ${exportSelect(escapeLiteral(large), escapeLiteral(userId))}`,
+    );
+    const indexes = indexesOf(row['QUERY PLAN'][0].Plan);
     expect(indexes).not.toContain('subscribers_pkey');
     expect(indexes).toContain('subscribers_connection_id_idx');
+    // No sort, which would take in the whole list before the first row could leave.
+    expect(nodeTypesOf(row['QUERY PLAN'][0].Plan).filter((type) => /Sort/.test(type))).toEqual([]);
   });
 });

@@ -81,7 +81,7 @@ export class SubscriberExportController {
   @ApiOperation({
     summary: "Download a connection's subscribers (CSV, JSON or XLSX)",
     description:
-      'Streamed from a server-side database cursor and decrypted as it goes, at the pace the ' +
+      'Streamed from the database (one COPY) and decrypted as it goes, at the pace the ' +
       'client reads; a client that disconnects stops the query. A failure mid-way breaks the ' +
       'download off (the connection is reset), so a file that arrives whole is complete. Columns: email, firstName, lastName, status, ' +
       'subscribedAt, unsubscribedAt, externalId. CSV cells a spreadsheet would run as a formula ' +
@@ -136,15 +136,15 @@ export class SubscriberExportController {
       slot.release();
       throw error;
     }
-    // The slot is the cursor's from here: freed once the cursor has closed, that is once its
-    // connection is back in the export pool (so an export let in finds one free), whichever way
-    // the download ends.
-    source.cursor.once('close', () => slot.release());
+    // The slot is the rows stream's from here: freed once it has closed, that is once its
+    // connection is back in (or dropped from) the export pool, so an export let in finds one
+    // free, whichever way the download ends.
+    source.rows.once('close', () => slot.release());
     try {
       await this.stream(response, source, { format, bom }, fileName, audit);
     } finally {
       // Already done by pipeline on every path it reached; this covers a throw before it.
-      source.cursor.destroy();
+      source.rows.destroy();
     }
   }
 
@@ -172,7 +172,7 @@ export class SubscriberExportController {
    */
   private async stream(
     response: ServerResponse,
-    { cursor, decrypter }: ExportSource,
+    { rows, decrypter }: ExportSource,
     { format, bom }: { format: ExportFormat; bom: boolean },
     fileName: string,
     audit: ExportAudit,
@@ -189,7 +189,7 @@ export class SubscriberExportController {
 
     const started = Date.now();
     const formatter = exportFormatter(format, { bom });
-    for (const stage of [cursor, decrypter, formatter]) {
+    for (const stage of [rows, decrypter, formatter]) {
       stage.once('error', () => {
         if (!clientGone) failed = true;
       });
@@ -210,10 +210,10 @@ export class SubscriberExportController {
       resetConnection(response);
     });
     try {
-      // Backpressure end to end: the cursor fetches its next batch only once the decrypter,
-      // the formatter and the socket have taken the previous ones. On an error or a client
-      // that leaves, pipeline destroys every stage: the cursor closes and frees its connection.
-      await pipeline(cursor, decrypter, formatter, response);
+      // Backpressure end to end: the COPY's socket is read only as fast as the decrypter, the
+      // formatter and the response take its rows. On an error or a client that leaves,
+      // pipeline destroys every stage: the COPY is cut short and its connection freed.
+      await pipeline(rows, decrypter, formatter, response);
       this.logger.info(summary(), 'Subscribers exported');
     } catch (error) {
       if (idle) {

@@ -5,9 +5,6 @@ import { ExportDatabase } from './export-database';
 import { ExportRow } from './subscriber-export.format';
 import { ExportSubscriberRow, SubscriberRepository } from './subscriber.repository';
 
-/** Rows the export's cursor fetches from Postgres at a time (and buffers at most). */
-export const EXPORT_CURSOR_BATCH_SIZE = 1_000;
-
 /** Batches of decrypted rows the decrypting stage holds at most while its reader is busy. */
 const DECRYPTED_BATCHES_BUFFERED = 1;
 
@@ -61,19 +58,22 @@ export class ExportRowDecrypter extends Transform {
   }
 }
 
-/** The two stages an export starts with: the cursor's rows, then their decryption. */
+/** The two stages an export starts with: the stored rows, then their decryption. */
 export interface ExportSource {
-  /** Stored rows in id order, in batches (arrays, object mode), read from a server-side cursor. */
-  cursor: Readable;
+  /**
+   * Stored rows in id order, in batches (arrays, object mode), read by one COPY; closes once its
+   * connection is back in the export pool.
+   */
+  rows: Readable;
   /** Batches of stored rows in, batches of export rows out (object mode). */
   decrypter: ExportRowDecrypter;
 }
 
 /**
- * Reads a connection's subscribers for an export from a server-side cursor and decrypts them as
- * they pass. Nothing reads ahead of the consumer by more than a cursor batch: piped into a
- * formatter and the HTTP response, a slow client slows the query, and a client that leaves
- * (the pipeline destroys the streams) closes the cursor and hands its connection back.
+ * Reads a connection's subscribers for an export by COPY and decrypts them as they pass.
+ * Nothing reads ahead of the consumer by more than a batch and the socket's buffers: piped into
+ * a formatter and the HTTP response, a slow client slows the query, and a client that leaves
+ * (the pipeline destroys the streams) ends the query and frees its connection.
  */
 @Injectable()
 export class SubscriberExportService {
@@ -84,20 +84,15 @@ export class SubscriberExportService {
   ) {}
 
   /**
-   * Opens the cursor, taking a connection of the exports' own pool (ExportDatabase) until the
-   * cursor stream closes.
+   * Starts the export's COPY, taking a connection of the exports' own pool (ExportDatabase)
+   * until the rows stream closes.
    */
-  async open(
-    userId: string,
-    connectionId: string,
-    batchSize = EXPORT_CURSOR_BATCH_SIZE,
-  ): Promise<ExportSource> {
-    const cursor = await this.subscribers.openExportCursorForUser(
+  async open(userId: string, connectionId: string): Promise<ExportSource> {
+    const rows = await this.subscribers.openExportForUser(
       this.exportDatabase.dataSource,
       userId,
       connectionId,
-      batchSize,
     );
-    return { cursor, decrypter: new ExportRowDecrypter(this.encryption) };
+    return { rows, decrypter: new ExportRowDecrypter(this.encryption) };
   }
 }

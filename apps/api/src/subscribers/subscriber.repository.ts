@@ -3,7 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EspType, Subscriber, SubscriberCount, SubscriberStatus } from '@subscribernest/shared';
 import { DataSource, Repository, SelectQueryBuilder } from 'typeorm';
-import { openCursor } from './subscriber-export-cursor';
+import { escapeLiteral } from 'pg';
+import { openCopyRows } from './subscriber-export-copy';
 
 /** Which slice of a list to read: an offset page, or the rows after a keyset position. */
 export interface SubscriberSlice {
@@ -85,15 +86,35 @@ function listRange(status: SubscriberStatus | undefined, afterId: string | undef
   return `${start} AND subscriber.espConnectionId <= :connectionId`;
 }
 
-/** The export's query; its leading comment names it in pg_stat_activity and the logs. */
-export const EXPORT_QUERY = `/* subscribers.export */
+/**
+ * The export's rows, for the connection and user the two SQL expressions give (bind parameters
+ * for a plain query; literals inside COPY, which takes none). The columns are ExportSubscriberRow's.
+ */
+export const exportSelect = (connection: string, user: string) => `
   SELECT s.email_encrypted, s.first_name, s.last_name, s.status,
          ${isoUtc('s.subscribed_at')} AS subscribed_at,
          ${isoUtc('s.unsubscribed_at')} AS unsubscribed_at, s.external_id
     FROM subscribers s
-    JOIN esp_connections c ON c.id = s.esp_connection_id AND c.user_id = $2
-   WHERE s.esp_connection_id >= $1 AND s.esp_connection_id <= $1 -- a range: see listRange
+    JOIN esp_connections c ON c.id = s.esp_connection_id AND c.user_id = ${user}
+   WHERE s.esp_connection_id >= ${connection} AND s.esp_connection_id <= ${connection} -- a range: see listRange
    ORDER BY s.esp_connection_id, s.id`;
+
+/** The export's statement; its leading comment names it in pg_stat_activity and the logs. */
+export const exportCopyStatement = (connectionId: string, userId: string) =>
+  `/* subscribers.export */ COPY (${exportSelect(escapeLiteral(connectionId), escapeLiteral(userId))}) TO STDOUT`;
+
+/** A row of the export's COPY, its fields in exportSelect's order. */
+function exportRowOf(fields: (string | null)[]): ExportSubscriberRow {
+  return {
+    email_encrypted: fields[0]!,
+    first_name: fields[1],
+    last_name: fields[2],
+    status: fields[3] as SubscriberStatus,
+    subscribed_at: fields[4],
+    unsubscribed_at: fields[5],
+    external_id: fields[6]!,
+  };
+}
 
 /**
  * Queries on `subscribers`. Every method takes the caller's `userId` and reaches rows only
@@ -177,26 +198,19 @@ export class SubscriberRepository {
   }
 
   /**
-   * A connection's subscribers for an export, in id order, as a server-side cursor on a
-   * connection of `exportPool` (the exports' own pool, never the one every route uses: see
-   * ExportDatabase): `batchSize` rows are fetched at a time (a chunk of the stream, an array),
-   * only as fast as the stream is read,
-   * and the connection goes back to the pool when the stream ends or is destroyed (see
-   * `openCursor`). The `(esp_connection_id, id)` index serves the order, so the first rows come
-   * at once whatever the list's size.
+   * A connection's subscribers for an export, in id order, read by one COPY on a connection of
+   * `exportPool` (the exports' own pool, never the one every route uses: see ExportDatabase):
+   * batches of rows (chunks of the stream, arrays), read only as fast as the stream is, and the
+   * connection goes back to the pool when the stream ends or is destroyed (see `openCopyRows`).
+   * The `(esp_connection_id, id)` index serves the order, so the first rows come at once
+   * whatever the list's size.
    */
-  openExportCursorForUser(
+  openExportForUser(
     exportPool: DataSource,
     userId: string,
     connectionId: string,
-    batchSize: number,
   ): Promise<Readable & AsyncIterable<ExportSubscriberRow[]>> {
-    return openCursor<ExportSubscriberRow>(
-      exportPool,
-      EXPORT_QUERY,
-      [connectionId, userId],
-      batchSize,
-    );
+    return openCopyRows(exportPool, exportCopyStatement(connectionId, userId), exportRowOf);
   }
 
   /**
