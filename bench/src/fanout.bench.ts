@@ -38,7 +38,7 @@ import {
 import { Queue } from 'bullmq';
 import { DEPLOYED_WORKER_NODE_ARGS } from './bench-worker';
 import { Client } from 'pg';
-import { flag, rssOf } from './bench-args';
+import { cpuProfileArgs, extraNodeArgs, flag, rssOf } from './bench-args';
 import { report } from './bench-report';
 
 const WORKER_ENTRY = join(__dirname, '../../apps/worker/dist/main.js');
@@ -108,7 +108,7 @@ async function measure(size: number): Promise<SizeResult> {
         extra: { ...secrets, LOG_LEVEL: 'warn', OPS_PORT: String(opsPort), CRONS_ENABLED: 'false' },
       }),
       readyUrl: `http://127.0.0.1:${opsPort}/health`,
-      nodeArgs: DEPLOYED_WORKER_NODE_ARGS,
+      nodeArgs: [...DEPLOYED_WORKER_NODE_ARGS, ...extraNodeArgs(), ...cpuProfileArgs()],
     });
     try {
       const requestedAt = new Date();

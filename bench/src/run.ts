@@ -68,6 +68,8 @@ export const BENCHES: Record<string, Bench> = {
       'same jobs (jobs/s, worker peak RSS at a small and a large number of connections)',
     options: [
       '--small N --large N               connections (default 10000 and 100000)',
+      '--cpu-prof DIR                    a V8 CPU profile of the worker at each size, written to DIR',
+      '--node-args "<flags>"             extra node options for the worker',
       '--json                            the figures as one JSON object, the last line',
     ],
   },

@@ -19,7 +19,7 @@ import { CronClaim, CronTickOutcome, CronTicksService } from './cron-ticks.servi
 /** Every day at 00:00 UTC (ARCHITECTURE §5). */
 export const MIDNIGHT_SYNC_SCHEDULE = '0 0 * * *';
 
-/** Connections per keyset page: one transaction and one `addBulk` each; memory stays flat. */
+/** Connections per keyset page: one statement and one `addBulk` each; memory stays flat. */
 export const MIDNIGHT_SYNC_PAGE_SIZE = 1_000;
 
 /**
@@ -60,7 +60,7 @@ export class SyncSchedulerService extends ClaimedCron {
   }
 
   /**
-   * The fan-out of one claimed tick (scheduled, caught up or manual). Page k+1's transaction runs
+   * The fan-out of one claimed tick (scheduled, caught up or manual). Page k+1's statement runs
    * while page k's `addBulk` does (Postgres and Redis work side by side), one page ahead at most,
    * so memory stays at two pages.
    */

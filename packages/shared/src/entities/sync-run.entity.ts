@@ -7,7 +7,7 @@ import {
   Index,
   JoinColumn,
   ManyToOne,
-  PrimaryGeneratedColumn,
+  PrimaryColumn,
 } from 'typeorm';
 import { EspConnection } from './esp-connection.entity';
 import { User } from './user.entity';
@@ -40,7 +40,8 @@ export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
   where: `"status" IN ('queued', 'running')`,
 })
 export class SyncRun {
-  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'sync_runs_pkey' })
+  /** A time-ordered UUID (version 7, `uuid_v7()`): each night's runs append to the primary key. */
+  @PrimaryColumn('uuid', { default: () => 'uuid_v7()', primaryKeyConstraintName: 'sync_runs_pkey' })
   id: string;
 
   @Column({ name: 'esp_connection_id', type: 'uuid' })

@@ -18,6 +18,7 @@ import { AddSubscriberContentHash1797000000000 } from './1797000000000-add-subsc
 import { TimeOrderedSubscriberIds1797300000000 } from './1797300000000-time-ordered-subscriber-ids';
 import { AddMeterEventAt1797400000000 } from './1797400000000-add-meter-event-at';
 import { AddSeenSetSkipped1797500000000 } from './1797500000000-add-seen-set-skipped';
+import { FanOutWritePath1797600000000 } from './1797600000000-fan-out-write-path';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   TimeOrderedSubscriberIds1797300000000,
   AddMeterEventAt1797400000000,
   AddSeenSetSkipped1797500000000,
+  FanOutWritePath1797600000000,
 ];

@@ -196,6 +196,16 @@ export interface RunFailure {
 /** Below every uuid: the keyset position before the first page. */
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 
+/** A row of the fan-out page's statement: its summary (`page`) or one of its runs. */
+interface ScheduledPageRow {
+  kind: 'page' | 'created' | 'existing';
+  connections: number;
+  unsubscribed: number;
+  id: string;
+  esp_connection_id: string;
+  trigger: SyncTrigger;
+}
+
 /** Rolls a transaction back and carries the outcome out of it. */
 class Abort<T> extends Error {
   constructor(readonly outcome: T) {
@@ -327,86 +337,87 @@ export class SyncRunLifecycle {
   }
 
   /**
-   * The midnight fan-out's page, in one transaction: for the next `limit` active connections
-   * after `afterId` (id order), a `scheduled` run for each one without an unfinished run, those
-   * connections marked `syncing`, and every connection's unfinished run (created now or already
-   * there). The unique index decides a race with a manual trigger; no connection row is locked
-   * before the runs are written. With `requireSubscription`, connections of users without an
-   * entitled subscription get no run and are counted instead.
+   * The midnight fan-out's page, in one statement (so one round trip, and atomic on its own): for
+   * the next `limit` active connections after `afterId` (id order), a `scheduled` run for each one
+   * without an unfinished run, those connections marked `syncing`, and every connection's
+   * unfinished run (created now or already there). The unique index decides a race with a manual
+   * trigger; no connection row is locked before the runs are written. Connections of accounts
+   * waiting for deletion get no run and are not counted; with `requireSubscription`, connections
+   * of users without an entitled subscription get no run and are counted instead.
    */
-  createScheduledPage(
+  async createScheduledPage(
     afterId: string | null,
     limit: number,
     options: ScheduledPageOptions = { requireSubscription: false },
   ): Promise<ScheduledRunsPage> {
-    return this.dataSource.transaction(async (manager) => {
-      const entitled = options.requireSubscription
-        ? `EXISTS (SELECT 1 FROM billing_accounts b
-                    WHERE b.user_id = esp_connections.user_id AND ${entitledSubscriptionSql('b')})`
-        : 'true';
-      const rows = await manager.query<{ id: string; user_id: string; entitled: boolean }[]>(
-        `SELECT id, user_id, ${entitled} AS entitled FROM esp_connections
-          WHERE status = 'active' AND id > $1
-            -- An account waiting for deletion syncs no more, from the moment it was requested.
-            AND NOT EXISTS (SELECT 1 FROM users
-                             WHERE users.id = esp_connections.user_id
-                               AND users.delete_requested_at IS NOT NULL)
-          ORDER BY id
-          LIMIT $2`,
-        [afterId ?? FIRST_ID, limit],
-      );
-      if (rows.length === 0) {
-        return { connections: 0, lastConnectionId: null, runs: [], unsubscribed: 0 };
-      }
-      const page = rows.filter((row) => row.entitled);
-      const lastConnectionId = rows[rows.length - 1].id;
-      const unsubscribed = rows.length - page.length;
-      if (page.length === 0) {
-        return { connections: rows.length, lastConnectionId, runs: [], unsubscribed };
-      }
-
-      // One statement. Its snapshot predates the insert, so the last SELECT sees exactly the runs
-      // that were already unfinished: the ones this page skips.
-      const created = await manager.query<
-        { id: string; esp_connection_id: string; trigger: SyncTrigger; created: boolean }[]
-      >(
-        `WITH page AS (
-           SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS p(id, user_id)
-         ), created AS (
-           INSERT INTO sync_runs (esp_connection_id, user_id, trigger, status, correlation_id)
-           SELECT id, user_id, 'scheduled', 'queued', $3 FROM page
-           ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
-           RETURNING id, esp_connection_id, trigger
-         ), marked AS (
-           -- = ANY(array) here and LATERAL … LIMIT 1 below rather than joins: the joins were
-           -- planned as a hash of every connection and of every unfinished run for each page,
-           -- so a fan-out's cost grew with the square of the connections; these are the page's
-           -- own index probes, whatever the statistics say.
-           UPDATE esp_connections c SET sync_status = 'syncing', updated_at = now()
-            WHERE c.id = ANY(ARRAY(SELECT esp_connection_id FROM created))
-         )
-         SELECT id, esp_connection_id, trigger, true AS created FROM created
-         UNION ALL
-         SELECT r.id, r.esp_connection_id, r.trigger, false AS created
-           FROM page
-           CROSS JOIN LATERAL (
-             SELECT id, esp_connection_id, trigger FROM sync_runs
-              WHERE esp_connection_id = page.id AND status IN ('queued', 'running')
-              LIMIT 1) r`,
-        [page.map((row) => row.id), page.map((row) => row.user_id), options.correlationId ?? null],
-      );
-      return {
-        connections: rows.length,
-        lastConnectionId,
-        unsubscribed,
-        runs: created.map((row) => ({
+    const entitled = options.requireSubscription
+      ? `EXISTS (SELECT 1 FROM billing_accounts b
+                  WHERE b.user_id = c.user_id AND ${entitledSubscriptionSql('b')})`
+      : 'true';
+    const rows = await this.dataSource.query<ScheduledPageRow[]>(
+      `WITH page AS MATERIALIZED (
+         -- The keyset walk alone, then each connection's flags: with the account filter inside
+         -- the walk's WHERE, Postgres planned a scan of every connection and a sort per page
+         -- (a fan-out quadratic in the connections); this reads the page's own index entries.
+         SELECT c.id, c.user_id, ${entitled} AS entitled,
+                -- An account waiting for deletion syncs no more, from the moment it was requested.
+                EXISTS (SELECT 1 FROM users u
+                         WHERE u.id = c.user_id AND u.delete_requested_at IS NOT NULL) AS deleting
+           FROM esp_connections c
+          WHERE c.status = 'active' AND c.id > $1
+          ORDER BY c.id
+          LIMIT $2
+       ), wanted AS (
+         SELECT id, user_id FROM page WHERE entitled AND NOT deleting
+       ), created AS (
+         INSERT INTO sync_runs (esp_connection_id, user_id, trigger, status, correlation_id)
+         SELECT id, user_id, 'scheduled', 'queued', $3 FROM wanted
+         ON CONFLICT (esp_connection_id) WHERE status IN ('queued', 'running') DO NOTHING
+         RETURNING id, esp_connection_id, trigger
+       ), marked AS (
+         -- = ANY(array) here and LATERAL … LIMIT 1 below rather than joins: the joins were
+         -- planned as a hash of every connection and of every unfinished run for each page,
+         -- so a fan-out's cost grew with the square of the connections; these are the page's
+         -- own index probes, whatever the statistics say.
+         UPDATE esp_connections c SET sync_status = 'syncing', updated_at = now()
+          WHERE c.id = ANY(ARRAY(SELECT esp_connection_id FROM created))
+       )
+       -- The page's summary first (its last connection is where the next page starts), then the
+       -- runs. The statement's snapshot predates the insert, so the LATERAL sees exactly the runs
+       -- that were already unfinished: the ones this page skips.
+       SELECT 'page' AS kind, count(*)::int AS connections,
+              count(*) FILTER (WHERE NOT entitled AND NOT deleting)::int AS unsubscribed,
+              (SELECT id FROM page ORDER BY id DESC LIMIT 1) AS id,
+              NULL::uuid AS esp_connection_id, NULL AS trigger
+         FROM page
+       UNION ALL
+       SELECT 'created', NULL, NULL, id, esp_connection_id, trigger FROM created
+       UNION ALL
+       SELECT 'existing', NULL, NULL, r.id, r.esp_connection_id, r.trigger
+         FROM wanted
+         CROSS JOIN LATERAL (
+           SELECT id, esp_connection_id, trigger FROM sync_runs
+            WHERE esp_connection_id = wanted.id AND status IN ('queued', 'running')
+            LIMIT 1) r`,
+      [afterId ?? FIRST_ID, limit, options.correlationId ?? null],
+    );
+    const summary = rows.find((row) => row.kind === 'page');
+    if (!summary || summary.connections === 0) {
+      return { connections: 0, lastConnectionId: null, runs: [], unsubscribed: 0 };
+    }
+    return {
+      connections: summary.connections,
+      lastConnectionId: summary.id,
+      unsubscribed: summary.unsubscribed,
+      runs: rows
+        .filter((row) => row.kind !== 'page')
+        .map((row) => ({
           syncRunId: row.id,
           espConnectionId: row.esp_connection_id,
           trigger: row.trigger,
-          created: row.created,
+          created: row.kind === 'created',
         })),
-      };
-    });
+    };
   }
 
   /**
