@@ -68,7 +68,15 @@ describe('worker process: outbox sweep', () => {
       syncRunId: event.syncRunId,
       trigger: 'manual',
     });
-    expect(await outboxRow(dataSource, event.eventId)).toMatchObject({
+    // The sweep adds the job, then marks the row published: the job can be seen a moment first.
+    const published = await waitFor(
+      async () => {
+        const row = await outboxRow(dataSource, event.eventId);
+        return row?.publishedAt ? row : undefined;
+      },
+      { description: 'the outbox row marked published' },
+    );
+    expect(published).toMatchObject({
       publishAttempts: 1,
       lastError: null,
       publishedAt: expect.any(Date) as Date,
