@@ -65,7 +65,8 @@ export const BENCHES: Record<string, Bench> = {
     file: 'fanout.bench.js',
     measures:
       'a manual midnight-sync tick through the built worker against raw BullMQ addBulk of the ' +
-      'same jobs (jobs/s, worker peak RSS at a small and a large number of connections)',
+      'same jobs, with the deployed job options (raw) and without (bare) (jobs/s, worker peak ' +
+      'RSS at a small and a large number of connections)',
     options: [
       '--small N --large N               connections (default 10000 and 100000)',
       '--cpu-prof DIR                    a V8 CPU profile of the worker at each size, written to DIR',
