@@ -40,7 +40,7 @@ export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
   where: `"status" IN ('queued', 'running')`,
 })
 export class SyncRun {
-  /** A time-ordered UUID (version 7, `uuid_v7()`): each night's runs append to the primary key. */
+  /** Unless given (a manual sync's, by the api), time-ordered (`uuid_v7()`): the fan-out's append. */
   @PrimaryColumn('uuid', { default: () => 'uuid_v7()', primaryKeyConstraintName: 'sync_runs_pkey' })
   id: string;
 

@@ -9,8 +9,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   pages those updates could not stay on the row's page, so each one also wrote every index of
  *   the table (five WAL records per row instead of one). The page's update went from 13 ms to
  *   3 ms. Pages already written get the room as their rows are next rewritten.
- * - New sync runs get time-ordered ids (`uuid_v7()`, as subscribers do): each night adds a run per
- *   connection, and their random ids dirtied a random leaf of the primary key per row.
+ * - Sync runs the database names get time-ordered ids (`uuid_v7()`, as subscribers do): each
+ *   night's fan-out adds a run per connection, and their random ids dirtied a random leaf of the
+ *   primary key per row. (A manual sync's run keeps the id the api gives it, for its event.)
  *
  * Neither changes what any query returns; the previous version writes no run id itself.
  */
