@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -51,7 +51,8 @@ export function subscriberContentHash(content: SubscriberContent): Buffer {
     `${jsonText(content.firstName)},${jsonText(content.lastName)},` +
     `${jsonText(content.subscribedAt?.toISOString())},` +
     `${jsonText(content.unsubscribedAt?.toISOString())},${metadataJsonOf(content)}]`;
-  return createHash('sha256').update(text).digest().subarray(0, 16);
+  // The one-shot hash: half the cost of a Hash object per row.
+  return hash('sha256', text, 'buffer').subarray(0, 16);
 }
 
 /** The metadata as the upsert sends it to jsonb. */
