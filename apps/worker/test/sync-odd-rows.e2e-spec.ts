@@ -108,6 +108,24 @@ describe('sync of lists with odd rows (real worker, fake ESPs)', () => {
     return { connectionId: connection.id, runId: run.id };
   };
 
+  /** Another manual run of an existing connection. */
+  const resync = async (connectionId: string): Promise<string> => {
+    const [run] = await sql.query<{ id: string }[]>(
+      `INSERT INTO sync_runs (esp_connection_id, user_id, trigger)
+       SELECT id, user_id, 'manual' FROM esp_connections WHERE id = $1 RETURNING id`,
+      [connectionId],
+    );
+    await sql.query(`UPDATE esp_connections SET sync_status = 'syncing' WHERE id = $1`, [
+      connectionId,
+    ]);
+    await queue.add(
+      JOB.syncPublication,
+      { espConnectionId: connectionId, syncRunId: run.id, trigger: 'manual' },
+      { jobId: run.id, attempts: 2, backoff: { type: 'fixed', delay: 100 } },
+    );
+    return run.id;
+  };
+
   const finished = (runId: string): Promise<RunRow> =>
     waitFor(
       async () => {
@@ -163,6 +181,37 @@ describe('sync of lists with odd rows (real worker, fake ESPs)', () => {
       expect(stored.has('not an address')).toBe(false);
     },
   );
+
+  it('a re-sync of the same odd list stores the same rows, rewrites none and counts the same skips', async () => {
+    // beehiiv: no change filter, so the re-sync is a full pass that compares every subscriber
+    // by the hash of the record as listed, cleaned and cut values included.
+    const first = await sync('beehiiv');
+    const firstRun = await finished(first.runId);
+    expect(firstRun.status).toBe('success');
+    const rows = () =>
+      sql.query<Record<string, unknown>[]>(
+        `SELECT external_id, first_name, last_name, email_encrypted, content_hash, updated_at
+           FROM subscribers WHERE esp_connection_id = $1 ORDER BY external_id`,
+        [first.connectionId],
+      );
+    const before = await rows();
+    expect(before.every((row) => row.content_hash !== null)).toBe(true);
+
+    const runId = await resync(first.connectionId);
+    const again = await finished(runId);
+    expect(again).toMatchObject({
+      status: 'success',
+      subscriber_count: firstRun.subscriber_count,
+      skipped_count: firstRun.skipped_count,
+      skip_reasons: firstRun.skip_reasons,
+    });
+    const [counts] = await sql.query<{ created_count: number; updated_count: number }[]>(
+      `SELECT created_count, updated_count FROM sync_runs WHERE id = $1`,
+      [runId],
+    );
+    expect(counts).toEqual({ created_count: 0, updated_count: 0 });
+    expect(await rows()).toEqual(before);
+  });
 
   it('a write failing for a reason nobody foresaw shows the owner a reference, never the database text', async () => {
     const lifecycle = worker.app.get(SyncRunLifecycle);

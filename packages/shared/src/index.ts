@@ -46,6 +46,7 @@ export * from './redis/redis-error-log';
 export * from './redis/redis-options';
 export * from './redis/redis-target';
 export * from './redis/with-timeout';
+export * from './sync-lifecycle/subscriber-content-hash';
 export * from './sync-lifecycle/subscriber-page';
 export * from './sync-lifecycle/subscriber-sanitizer';
 export * from './sync-lifecycle/sync-lifecycle.module';

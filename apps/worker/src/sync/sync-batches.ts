@@ -4,8 +4,11 @@ import {
   EncryptionService,
   EspSubscriber,
   maskEmail,
+  isStorableExternalId,
   PageSkips,
   sanitizeSubscriber,
+  SkipReason,
+  SubscriberCandidate,
   SubscriberContent,
   SubscriberPage,
   SubscriberRow,
@@ -39,6 +42,22 @@ export interface SyncBatch {
   nextCursor: string | null;
   /** The ESP's clock at the batch's first page. */
   serverDate: Date | null;
+}
+
+/** A subscriber as the ESP listed it, with its content hash: enough to compare it with its stored copy. */
+interface Listed extends SubscriberCandidate {
+  subscriber: EspSubscriber;
+  /** `JSON.stringify(subscriber.metadata ?? {})`: hashed, and sent as it is if sanitizing keeps it. */
+  metadataJson: string;
+}
+
+/** A batch's subscribers, hashed in the order the ESP listed them. */
+interface ListedBatch {
+  listed: Listed[];
+  /** Subscribers whose id cannot be stored: nothing to compare, the sanitizer skips them. */
+  unstorable: EspSubscriber[];
+  /** Ids listed more than once in the batch: never called unchanged (see prepare). */
+  repeated: Set<string>;
 }
 
 interface Candidate {
@@ -125,20 +144,24 @@ export class SyncBatchBuilder {
     compare: boolean,
     inFlight: Set<string>,
   ): Promise<SyncBatch> {
-    const { candidates, skips } = await this.sanitize(pages);
+    const { listed, unstorable, repeated } = await this.hash(pages);
+    // Compared: ids listed once, not being written by the batch before. An id listed twice is
+    // sanitized copy by copy, so that the last storable copy wins as on a first sync.
+    const comparable = (entry: Listed) =>
+      !repeated.has(entry.externalId) && !inFlight.has(entry.externalId);
     const changed = compare
-      ? await this.lifecycle.changedSubscribers(
-          pass,
-          candidates.filter((c) => !inFlight.has(c.content.externalId)).map((c) => c.content),
-        )
+      ? await this.lifecycle.changedSubscribers(pass, listed.filter(comparable))
       : null;
-    const toWrite: Candidate[] = [];
     const unchanged: string[] = [];
-    for (const candidate of candidates) {
-      const id = candidate.content.externalId;
-      if (changed === null || changed.has(id) || inFlight.has(id)) toWrite.push(candidate);
-      else unchanged.push(id);
+    const toSanitize: Listed[] = [];
+    for (const entry of listed) {
+      if (changed !== null && comparable(entry) && !changed.has(entry.externalId)) {
+        unchanged.push(entry.externalId);
+      } else {
+        toSanitize.push(entry);
+      }
     }
+    const { candidates: toWrite, skips } = await this.sanitize(pages, toSanitize, unstorable);
     const rows: SubscriberRow[] = [];
     for (let start = 0; start < toWrite.length; start += PREPARE_SLICE_ROWS) {
       if (start > 0) await nextTurn();
@@ -180,47 +203,89 @@ export class SyncBatchBuilder {
   }
 
   /**
-   * Makes each subscriber storable (subscriber-sanitizer.ts) and hashes its address; the last of
-   * duplicate external ids wins. What cannot be stored is counted by reason, with `unmapped`
-   * records of statuses we do not keep.
+   * Hashes every subscriber of the batch as the ESP listed it (subscriberContentHash), before
+   * sanitizing or hashing its address: an unchanged re-sync stops at this hash.
+   */
+  private async hash(pages: SubscriberPage[]): Promise<ListedBatch> {
+    const listed: Listed[] = [];
+    const unstorable: EspSubscriber[] = [];
+    const ids = new Set<string>();
+    const repeated = new Set<string>();
+    let sliceRows = 0;
+    for (const page of pages) {
+      for (const subscriber of page.subscribers) {
+        if (++sliceRows > PREPARE_SLICE_ROWS) {
+          sliceRows = 1;
+          await nextTurn();
+        }
+        const externalId = subscriber.externalId;
+        if (!isStorableExternalId(externalId)) {
+          unstorable.push(subscriber);
+          continue;
+        }
+        if (ids.has(externalId)) repeated.add(externalId);
+        else ids.add(externalId);
+        const metadataJson = JSON.stringify(subscriber.metadata ?? {});
+        listed.push({
+          externalId,
+          contentHash: subscriberContentHash(this.encryption, subscriber, metadataJson),
+          subscriber,
+          metadataJson,
+        });
+      }
+    }
+    return { listed, unstorable, repeated };
+  }
+
+  /**
+   * Makes each subscriber to write storable (subscriber-sanitizer.ts) and hashes its address; the
+   * last of duplicate external ids wins. What cannot be stored is counted by reason, with
+   * `unmapped` records of statuses we do not keep.
    */
   private async sanitize(
     pages: SubscriberPage[],
+    toSanitize: Listed[],
+    unstorable: EspSubscriber[],
   ): Promise<{ candidates: Candidate[]; skips: PageSkips }> {
     const byId = new Map<string, Candidate>();
     const skips: PageSkips = { reasons: {}, seenExternalIds: [] };
     const unmapped = pages.reduce((sum, page) => sum + page.skipped, 0);
     if (unmapped > 0) skips.reasons['status-not-stored'] = unmapped;
-    let sliceRows = 0;
-    for (const page of pages) {
-      for (const original of page.subscribers) {
-        if (++sliceRows > PREPARE_SLICE_ROWS) {
-          sliceRows = 1;
-          await nextTurn();
-        }
-        const sanitized = sanitizeSubscriber(original);
-        if (!sanitized.stored) {
-          skips.reasons[sanitized.reason] = (skips.reasons[sanitized.reason] ?? 0) + 1;
-          if (sanitized.externalId !== null) skips.seenExternalIds.push(sanitized.externalId);
-          continue;
-        }
-        const subscriber: EspSubscriber = sanitized.subscriber;
-        const content: SubscriberContent = {
-          externalId: subscriber.externalId,
-          emailHmac: this.encryption.emailHmac(subscriber.email),
-          status: subscriber.status,
-          firstName: subscriber.firstName,
-          lastName: subscriber.lastName,
-          subscribedAt: subscriber.subscribedAt,
-          unsubscribedAt: subscriber.unsubscribedAt,
-          metadata: subscriber.metadata,
-          // Made once: the content hash and the upsert both use this text.
-          metadataJson: JSON.stringify(subscriber.metadata ?? {}),
-          contentHash: undefined,
-        };
-        content.contentHash = subscriberContentHash(content);
-        byId.set(subscriber.externalId, { email: subscriber.email, content });
+    const skip = (reason: SkipReason, externalId: string | null) => {
+      skips.reasons[reason] = (skips.reasons[reason] ?? 0) + 1;
+      if (externalId !== null) skips.seenExternalIds.push(externalId);
+    };
+    for (const original of unstorable) {
+      const sanitized = sanitizeSubscriber(original);
+      if (!sanitized.stored) skip(sanitized.reason, sanitized.externalId);
+    }
+    for (let i = 0; i < toSanitize.length; i++) {
+      if (i > 0 && i % PREPARE_SLICE_ROWS === 0) await nextTurn();
+      const listed = toSanitize[i];
+      const sanitized = sanitizeSubscriber(listed.subscriber);
+      if (!sanitized.stored) {
+        skip(sanitized.reason, sanitized.externalId);
+        continue;
       }
+      const subscriber: EspSubscriber = sanitized.subscriber;
+      const content: SubscriberContent = {
+        externalId: subscriber.externalId,
+        emailHmac: this.encryption.emailHmac(subscriber.email),
+        status: subscriber.status,
+        firstName: subscriber.firstName,
+        lastName: subscriber.lastName,
+        subscribedAt: subscriber.subscribedAt,
+        unsubscribedAt: subscriber.unsubscribedAt,
+        metadata: subscriber.metadata,
+        // The sanitizer returns the metadata itself when it needed no cleaning (nearly always):
+        // then the text already made for the hash is the one to send.
+        metadataJson:
+          subscriber.metadata === listed.subscriber.metadata
+            ? listed.metadataJson
+            : JSON.stringify(subscriber.metadata),
+        contentHash: listed.contentHash,
+      };
+      byId.set(subscriber.externalId, { email: subscriber.email, content });
     }
     return { candidates: [...byId.values()], skips };
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DecryptionError, EncryptionService } from './encryption.service';
 import { parseKeyList, parseNamedKey, parseSecretKey } from './encryption-keys';
 import { maskEmail } from './mask-email';
@@ -117,6 +117,25 @@ describe('EncryptionService', () => {
       expect(encryption.emailHmac(' Jane@Example.COM ')).toBe(
         encryption.emailHmac('jane@example.com'),
       );
+    });
+  });
+
+  describe('contentDigest', () => {
+    it('is 16 bytes, deterministic per HMAC key, and differs between keys and texts', () => {
+      const hmacKey = key();
+      const digest = service(k1, '', hmacKey).contentDigest('["jane@example.com"]');
+      expect(digest).toHaveLength(16);
+      expect(service(`k9:${key()}`, '', hmacKey).contentDigest('["jane@example.com"]')).toEqual(
+        digest,
+      );
+      expect(service(k1).contentDigest('["jane@example.com"]')).not.toEqual(digest);
+      expect(service(k1, '', hmacKey).contentDigest('["jane@example.org"]')).not.toEqual(digest);
+    });
+
+    it('is not the plain hash of the text, so a stored digest cannot be matched to a guess', () => {
+      const text = '["jane@example.com"]';
+      const plain = createHash('sha256').update(text).digest().subarray(0, 16);
+      expect(service(k1).contentDigest(text)).not.toEqual(plain);
     });
   });
 });

@@ -76,8 +76,9 @@ export class Subscriber {
   metadata: Record<string, unknown>;
 
   /**
-   * subscriberContentHash of the synced fields: how a sync tells unchanged rows without sending
-   * them. Null until the row's first sync after the column was added. Never selected by default.
+   * subscriberContentHash of the ESP's record (keyed): how a sync tells unchanged rows without
+   * sanitizing or sending them. Null for a row written without one (until its next sync). Never
+   * selected by default.
    */
   @Column({ name: 'content_hash', type: 'bytea', nullable: true, select: false })
   contentHash: Buffer | null;

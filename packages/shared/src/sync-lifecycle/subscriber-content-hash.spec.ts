@@ -1,27 +1,17 @@
-import { createHash } from 'node:crypto';
-import { SubscriberContent, subscriberContentHash } from './subscriber-page';
+import { randomBytes } from 'node:crypto';
+import { EncryptionService } from '../encryption/encryption.service';
+import type { EspSubscriber } from '../esp/esp-client';
+import { subscriberContentHash } from './subscriber-content-hash';
 
-// How every stored `content_hash` was made before the hash was built from its parts: a hash that
-// drifted from it would make the next re-sync of every list rewrite every row.
-const storedFormula = (content: SubscriberContent): Buffer =>
-  createHash('sha256')
-    .update(
-      JSON.stringify([
-        content.emailHmac,
-        content.status,
-        content.firstName,
-        content.lastName,
-        content.subscribedAt?.toISOString() ?? null,
-        content.unsubscribedAt?.toISOString() ?? null,
-        content.metadata ?? {},
-      ]),
-    )
-    .digest()
-    .subarray(0, 16);
+const encryption = (hmacKey = randomBytes(32).toString('base64')) =>
+  EncryptionService.fromSettings({
+    ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,
+    HMAC_KEY: hmacKey,
+  });
 
-const content = (overrides: Partial<SubscriberContent> = {}): SubscriberContent => ({
+const listed = (overrides: Partial<EspSubscriber> = {}): EspSubscriber => ({
   externalId: 'sub_1',
-  emailHmac: 'ab'.repeat(32),
+  email: 'Jane.Doe@example.com',
   status: 'active',
   firstName: 'Jane',
   lastName: 'O\'Hara "Jr"',
@@ -31,34 +21,55 @@ const content = (overrides: Partial<SubscriberContent> = {}): SubscriberContent 
   ...overrides,
 });
 
+const hashOf = (service: EncryptionService, subscriber: EspSubscriber) =>
+  subscriberContentHash(service, subscriber, JSON.stringify(subscriber.metadata ?? {}));
+
 describe('subscriberContentHash', () => {
-  it.each([
-    ['every field set', content({ unsubscribedAt: new Date('2026-03-04T00:00:00Z') })],
-    ['names and dates missing', content({ firstName: null, lastName: null, subscribedAt: null })],
-    ['empty metadata', content({ metadata: {} })],
-    ['unicode and escapes in names', content({ firstName: 'Zoë \\ \t 名前', lastName: '' })],
-  ])('hashes exactly as the stored hashes were made (%s)', (_, subscriber) => {
-    expect(subscriberContentHash(subscriber)).toEqual(storedFormula(subscriber));
+  const service = encryption();
+
+  it('is the same 16 bytes for the same record, whatever its object identity', () => {
+    const hash = hashOf(service, listed());
+    expect(hash).toHaveLength(16);
+    expect(hashOf(service, listed())).toEqual(hash);
   });
 
-  it('uses the metadata JSON the caller already made, the text the upsert sends', () => {
-    const subscriber = content();
-    const withJson = { ...subscriber, metadataJson: JSON.stringify(subscriber.metadata) };
-    expect(subscriberContentHash(withJson)).toEqual(storedFormula(subscriber));
-  });
-
-  it('changes when any compared field does', () => {
-    const base = subscriberContentHash(content());
+  it('changes when anything the sync stores does, the address exactly as listed included', () => {
+    const base = hashOf(service, listed());
     for (const change of [
-      { emailHmac: 'cd'.repeat(32) },
+      { email: 'jane.doe@example.com' },
+      { email: ' Jane.Doe@example.com' },
       { status: 'unsubscribed' as const },
       { firstName: 'June' },
+      { firstName: null },
       { lastName: null },
       { subscribedAt: new Date('2026-01-02T03:04:05.679Z') },
+      { subscribedAt: null },
       { unsubscribedAt: new Date('2026-01-02T03:04:05.678Z') },
       { metadata: { tier: 'premium' } },
     ]) {
-      expect(subscriberContentHash(content(change))).not.toEqual(base);
+      expect(hashOf(service, listed(change))).not.toEqual(base);
     }
+  });
+
+  it('takes impossible dates, which the sanitizer empties, without throwing', () => {
+    const odd = listed({ subscribedAt: new Date('not a date') });
+    expect(hashOf(service, odd)).toHaveLength(16);
+    expect(hashOf(service, odd)).not.toEqual(hashOf(service, listed({ subscribedAt: null })));
+  });
+
+  it('hashes the metadata text the caller made, the text the write sends', () => {
+    const subscriber = listed();
+    expect(subscriberContentHash(service, subscriber, '{"other":true}')).not.toEqual(
+      hashOf(service, subscriber),
+    );
+  });
+
+  it('is keyed by the HMAC key: the same key gives the same hash, another key another', () => {
+    const subscriber = listed();
+    expect(hashOf(encryption(), subscriber)).not.toEqual(hashOf(service, subscriber));
+    const hmacKey = randomBytes(32).toString('base64');
+    expect(hashOf(encryption(hmacKey), subscriber)).toEqual(
+      hashOf(encryption(hmacKey), subscriber),
+    );
   });
 });

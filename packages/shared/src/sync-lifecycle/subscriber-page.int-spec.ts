@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createTestDatabase, TestDatabase } from '@subscribernest/testkit';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../database/data-source-options';
@@ -8,12 +8,25 @@ import {
   copySubscriberPage,
   findChangedSubscribers,
   isUniqueViolation,
+  SubscriberCandidate,
   SubscriberRow,
   upsertSubscriberPage,
 } from './subscriber-page';
 
-function row(id: string, overrides: Partial<SubscriberRow> = {}): SubscriberRow {
-  return {
+/**
+ * Stands in for the sync's subscriberContentHash, which hashes the ESP's record: to these
+ * functions the hash is opaque, whatever changes with the fields will do.
+ */
+function fieldsHash(row: SubscriberRow): Buffer {
+  const { emailHmac, status, firstName, lastName, subscribedAt, unsubscribedAt, metadata } = row;
+  const fields = [emailHmac, status, firstName, lastName, subscribedAt, unsubscribedAt, metadata];
+  return createHash('sha256').update(JSON.stringify(fields)).digest().subarray(0, 16);
+}
+
+type HashedRow = SubscriberRow & SubscriberCandidate;
+
+function row(id: string, overrides: Partial<SubscriberRow> = {}): HashedRow {
+  const fields: SubscriberRow = {
     externalId: id,
     emailEncrypted: `enc-${id}`,
     emailHmac: `hmac-${id}`,
@@ -26,6 +39,7 @@ function row(id: string, overrides: Partial<SubscriberRow> = {}): SubscriberRow 
     metadata: { plan: 'free', tags: ['a', 'b'] },
     ...overrides,
   };
+  return { ...fields, contentHash: fieldsHash(fields) };
 }
 
 describe('subscriber pages (real Postgres)', () => {
@@ -226,6 +240,17 @@ describe('subscriber pages (real Postgres)', () => {
       ).toEqual(new Set());
       // The counts trigger sees COPY's rows like the upsert's.
       expect(await count('bounced')).toBe(bouncedBefore + 1);
+    });
+
+    it('stores a row given without a content hash with none, so that the next sync compares its fields', async () => {
+      const unhashed = { ...row('copy-unhashed'), contentHash: null };
+      expect(await copy([unhashed])).toBe(1);
+      expect(await stored(['copy-unhashed'])).toEqual([
+        expect.objectContaining({ external_id: 'copy-unhashed', content_hash: null }),
+      ]);
+      expect(
+        await findChangedSubscribers(dataSource.manager, connectionId, [row('copy-unhashed')]),
+      ).toEqual(new Set(['copy-unhashed']));
     });
 
     it('fails on a row already stored with a unique violation, and leaves none of the batch behind', async () => {

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -6,8 +5,8 @@ import { EntityManager } from 'typeorm';
 import { SubscriberStatus } from '../entities/subscriber.entity';
 
 /**
- * What the ESP says about one subscriber, with the address hashed but not yet encrypted: enough
- * to tell whether the stored copy differs (`findChangedSubscribers`) before paying to encrypt.
+ * What the ESP says about one subscriber, sanitized, with the address hashed but not yet
+ * encrypted.
  */
 export interface SubscriberContent {
   externalId: string;
@@ -18,8 +17,12 @@ export interface SubscriberContent {
   subscribedAt: Date | null;
   unsubscribedAt: Date | null;
   metadata: Record<string, unknown>;
-  /** `subscriberContentHash` of the above, when the caller already has it. */
-  contentHash?: Buffer;
+  /**
+   * subscriberContentHash of the ESP's record: what a later sync compares with
+   * (findChangedSubscribers). Without it the row is stored with none, and the next sync compares
+   * its fields instead.
+   */
+  contentHash?: Buffer | null;
   /** `JSON.stringify(metadata)`, when the caller already has it: the hash and the upsert share it. */
   metadataJson?: string;
 }
@@ -37,31 +40,14 @@ function jsonText(value: string | null | undefined): string {
   return value == null ? 'null' : JSON.stringify(value);
 }
 
-/**
- * 16 bytes that change whenever a compared field does (the address through its HMAC): stored in
- * `subscribers.content_hash`, so telling whether a batch changed sends 16 bytes a subscriber
- * instead of its fields (its metadata above all). Not a secret, not a security boundary.
- */
-export function subscriberContentHash(content: SubscriberContent): Buffer {
-  // The text of JSON.stringify([emailHmac, status, firstName, lastName, subscribedAt,
-  // unsubscribedAt, metadata]), which every stored hash was made from, built from its parts so
-  // the metadata's JSON (the bulk of it) is the one the upsert sends, not a second stringify.
-  const text =
-    `[${JSON.stringify(content.emailHmac)},${JSON.stringify(content.status)},` +
-    `${jsonText(content.firstName)},${jsonText(content.lastName)},` +
-    `${jsonText(content.subscribedAt?.toISOString())},` +
-    `${jsonText(content.unsubscribedAt?.toISOString())},${metadataJsonOf(content)}]`;
-  // The one-shot hash: half the cost of a Hash object per row.
-  return hash('sha256', text, 'buffer').subarray(0, 16);
-}
-
 /** The metadata as the upsert sends it to jsonb. */
 export function metadataJsonOf(content: SubscriberContent): string {
   return content.metadataJson ?? JSON.stringify(content.metadata ?? {});
 }
 
-function hashOf(content: SubscriberContent): Buffer {
-  return content.contentHash ?? subscriberContentHash(content);
+/** The content hash as hex, or null for a row written without one (compared by its fields). */
+function hashHex(content: SubscriberContent): string | null {
+  return content.contentHash ? content.contentHash.toString('hex') : null;
 }
 
 /**
@@ -110,7 +96,7 @@ function rowJson(row: SubscriberRow): string {
     `"first_name":${jsonText(row.firstName)},"last_name":${jsonText(row.lastName)},` +
     `"subscribed_at":${jsonText(row.subscribedAt?.toISOString())},` +
     `"unsubscribed_at":${jsonText(row.unsubscribedAt?.toISOString())},` +
-    `"metadata":${metadataJsonOf(row)},"content_hash":"${hashOf(row).toString('hex')}"}`
+    `"metadata":${metadataJsonOf(row)},"content_hash":${jsonText(hashHex(row))}}`
   );
 }
 
@@ -118,7 +104,8 @@ function rowJson(row: SubscriberRow): string {
  * Upserts a batch of a connection's subscribers, UPSERT_STATEMENT_ROWS a statement; unchanged
  * rows are not rewritten (no dead tuples, no WAL), so an unchanged re-sync costs reads only. A
  * row whose fields are unchanged but whose stored content hash is missing or stale (written
- * before the hash existed) gets its hash, without counting as updated or moving `updated_at`.
+ * before the hash existed, under an older hash version or HMAC key) gets the batch's hash,
+ * without counting as updated or moving `updated_at`.
  */
 export async function upsertSubscriberPage(
   manager: EntityManager,
@@ -207,6 +194,12 @@ function copyText(value: string | null | undefined): string {
   return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : value;
 }
 
+/** The content hash as a bytea field of COPY's text format (hex input, its backslash escaped). */
+function hashCopyText(row: SubscriberRow): string {
+  const hex = hashHex(row);
+  return hex === null ? '\\N' : `\\\\x${hex}`;
+}
+
 /**
  * One row as a line of COPY's text format, without its connection id (copySubscriberPage
  * prefixes it). A first sync makes it while it prepares the batch (in slices between turns of
@@ -218,7 +211,7 @@ export function subscriberCopyLine(row: SubscriberRow): string {
     `${copyText(row.emailMasked)}\t${copyText(row.status)}\t${copyText(row.firstName)}\t` +
     `${copyText(row.lastName)}\t${copyText(row.subscribedAt?.toISOString())}\t` +
     `${copyText(row.unsubscribedAt?.toISOString())}\t${copyText(metadataJsonOf(row))}\t` +
-    `\\\\x${hashOf(row).toString('hex')}\n`
+    `${hashCopyText(row)}\n`
   );
 }
 
@@ -248,11 +241,17 @@ export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '23505';
 }
 
+/** A subscriber the ESP listed, by its id and subscriberContentHash, to compare with its stored copy. */
+export interface SubscriberCandidate {
+  externalId: string;
+  contentHash: Buffer;
+}
+
 /** Ids and content hashes as one JSON array for `json_to_recordset` (see rowsJson). */
-function candidatesJson(candidates: SubscriberContent[]): string {
+function candidatesJson(candidates: SubscriberCandidate[]): string {
   const parts = candidates.map(
     (row) =>
-      `{"external_id":${jsonText(row.externalId)},"content_hash":"${hashOf(row).toString('hex')}"}`,
+      `{"external_id":${jsonText(row.externalId)},"content_hash":"${row.contentHash.toString('hex')}"}`,
   );
   return `[${parts.join(',')}]`;
 }
@@ -266,7 +265,7 @@ function candidatesJson(candidates: SubscriberContent[]): string {
 export async function findChangedSubscribers(
   manager: EntityManager,
   connectionId: string,
-  candidates: SubscriberContent[],
+  candidates: SubscriberCandidate[],
 ): Promise<Set<string>> {
   if (candidates.length === 0) return new Set();
   const changed = await manager.query<{ external_id: string }[]>(

@@ -131,6 +131,20 @@ export function isStorableEmail(email: string): boolean {
 }
 
 /**
+ * An id we can store and find the subscriber by again: a non-empty string of at most 255
+ * characters, no control character, no lone surrogate.
+ */
+export function isStorableExternalId(externalId: unknown): externalId is string {
+  return (
+    typeof externalId === 'string' &&
+    externalId.length > 0 &&
+    !ANY_CONTROL.test(externalId) &&
+    !HAS_LONE_SURROGATE.test(externalId) &&
+    !exceedsCodePoints(externalId, SUBSCRIBER_TEXT_LIMITS.externalId)
+  );
+}
+
+/**
  * What one subscriber from an ESP becomes before it is stored. Values that would make Postgres
  * refuse the whole page are made storable (names cut at their column's length, control
  * characters dropped, impossible dates emptied, metadata cleaned); a row that cannot be stored
@@ -138,13 +152,7 @@ export function isStorableEmail(email: string): boolean {
  */
 export function sanitizeSubscriber(subscriber: EspSubscriber): SanitizedSubscriber {
   const externalId = subscriber.externalId;
-  if (
-    typeof externalId !== 'string' ||
-    externalId.length === 0 ||
-    ANY_CONTROL.test(externalId) ||
-    HAS_LONE_SURROGATE.test(externalId) ||
-    exceedsCodePoints(externalId, SUBSCRIBER_TEXT_LIMITS.externalId)
-  ) {
+  if (!isStorableExternalId(externalId)) {
     return { stored: false, reason: 'invalid-external-id', externalId: null };
   }
   const email = typeof subscriber.email === 'string' ? subscriber.email.trim() : '';

@@ -11,7 +11,7 @@ import {
   findChangedSubscribers,
   isUniqueViolation,
   PageCounts,
-  SubscriberContent,
+  SubscriberCandidate,
   SubscriberRow,
   upsertSubscriberPage,
 } from './subscriber-page';
@@ -538,7 +538,7 @@ export class SyncRunLifecycle {
    * The ids among `candidates` whose stored copy is missing or differs: what a page must encrypt
    * and write (findChangedSubscribers). Unfenced and without locks: it only decides what to send.
    */
-  changedSubscribers(pass: SyncPass, candidates: SubscriberContent[]): Promise<Set<string>> {
+  changedSubscribers(pass: SyncPass, candidates: SubscriberCandidate[]): Promise<Set<string>> {
     return findChangedSubscribers(this.dataSource.manager, pass.connectionId, candidates);
   }
 
