@@ -33,7 +33,7 @@ const PREPARE_SLICE_ROWS = 200;
 export interface SyncBatch {
   /** New or changed subscribers, encrypted: what the write upserts. */
   rows: SubscriberRow[];
-  /** Subscribers whose stored copy is identical: only marked seen, never encrypted or sent. */
+  /** Subscribers whose stored copy is identical: only marked seen, never sanitized or sent. */
   unchanged: string[];
   skips: PageSkips;
   /** ESP pages in the batch. */
@@ -68,9 +68,10 @@ interface Candidate {
 /**
  * Turns a pass's ESP pages into write batches of at least SYNC_WRITE_BATCH_ROWS subscribers
  * (whole pages; the last batch ends the pass): one transaction per batch instead of one per
- * 100-row beehiiv page. Each batch is sanitized (one odd row never fails it), hashed, compared
- * with what is stored (one read), and only its new or changed addresses are encrypted, so an
- * unchanged re-sync encrypts and writes nothing but the seen ids.
+ * 100-row beehiiv page. Each batch is hashed as the ESP listed it, compared with what is stored
+ * (one read), and only its new or changed subscribers are sanitized (one odd row never fails the
+ * batch), HMAC'd and encrypted, so an unchanged re-sync stops at one hash per subscriber and
+ * writes nothing but the seen ids.
  */
 @Injectable()
 export class SyncBatchBuilder {
