@@ -2,7 +2,8 @@
  * Pulls a large list from the fake ESP twice, each in a child process of its own so that peak
  * memory is measured cleanly:
  *
- *   raw     plain fetch + JSON.parse + following the vendor's cursor: the least any client does;
+ *   raw     undici.request + JSON.parse + following the vendor's cursor: the least any client
+ *           does, on the HTTP primitive our client uses (esp-transport.ts);
  *   client  our EspClient (mapping, validation, retries, resumable cursors).
  *
  * Prints subscribers per second and peak RSS for both, and the ratios client/raw, plus the
@@ -17,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEspClientRegistry, EspType } from '@subscribernest/shared';
 import { FAKE_ESP_DEMO_KEYS } from '@subscribernest/testkit';
+import { request } from 'undici';
 import { flag, mb } from './bench-args';
 import { report } from './bench-report';
 
@@ -44,23 +46,35 @@ interface PhaseResult {
 // ---------------------------------------------------------------------------------------------
 // Child: one phase.
 
+interface BeehiivPage {
+  data: unknown[];
+  has_more?: boolean;
+  next_cursor?: string | null;
+}
+
+interface KitPage {
+  subscribers: unknown[];
+  pagination: { has_next_page: boolean; end_cursor: string | null };
+}
+
+/** One GET's body as JSON: nothing between the socket and JSON.parse. */
+async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
+  const response = await request(url, { headers });
+  return (await response.body.json()) as T;
+}
+
 async function rawPull(esp: EspType, baseUrl: string, size: number, onPage: (n: number) => void) {
   const url = (path: string) => `${baseUrl.replace('{dc}', 'us1')}${path}`;
   if (esp === 'beehiiv') {
     let cursor: string | null = null;
     do {
       const query = `limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const response = await fetch(
+      const body: BeehiivPage = await getJson<BeehiivPage>(
         url(`/publications/${LIST_IDS.beehiiv}/subscriptions?${query}`),
         {
-          headers: { authorization: `Bearer ${KEYS.beehiiv}` },
+          authorization: `Bearer ${KEYS.beehiiv}`,
         },
       );
-      const body = (await response.json()) as {
-        data: unknown[];
-        has_more?: boolean;
-        next_cursor?: string | null;
-      };
       onPage(body.data.length);
       cursor = body.has_more ? (body.next_cursor ?? null) : null;
     } while (cursor);
@@ -69,13 +83,9 @@ async function rawPull(esp: EspType, baseUrl: string, size: number, onPage: (n: 
     let more = true;
     while (more) {
       const query = `status=all&per_page=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`;
-      const response = await fetch(url(`/subscribers?${query}`), {
-        headers: { 'x-kit-api-key': KEYS.kit },
+      const body: KitPage = await getJson<KitPage>(url(`/subscribers?${query}`), {
+        'x-kit-api-key': KEYS.kit,
       });
-      const body = (await response.json()) as {
-        subscribers: unknown[];
-        pagination: { has_next_page: boolean; end_cursor: string | null };
-      };
       onPage(body.subscribers.length);
       more = body.pagination.has_next_page;
       after = body.pagination.end_cursor;
@@ -83,14 +93,13 @@ async function rawPull(esp: EspType, baseUrl: string, size: number, onPage: (n: 
   } else {
     const auth = `Basic ${Buffer.from(`bench:${KEYS.mailchimp}`).toString('base64')}`;
     for (let offset = 0; offset < size;) {
-      const response = await fetch(
+      const body = await getJson<{ members: unknown[]; total_items: number }>(
         // Same request as the client (it trims `_links`), so both phases ask the fake for the same work.
         url(
           `/lists/${LIST_IDS.mailchimp}/members?count=1000&offset=${offset}&exclude_fields=_links,members._links`,
         ),
-        { headers: { authorization: auth } },
+        { authorization: auth },
       );
-      const body = (await response.json()) as { members: unknown[]; total_items: number };
       onPage(body.members.length);
       if (body.members.length === 0) break;
       offset += body.members.length;

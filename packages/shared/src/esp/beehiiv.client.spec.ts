@@ -1,3 +1,4 @@
+import type { EspTransport } from './esp-transport';
 import { BeehiivClient, mapBeehiivSubscription } from './beehiiv.client';
 import { encodeCursor } from './esp-cursor';
 import { InvalidCursorError, NotFoundError, ProtocolError } from './esp-errors';
@@ -20,21 +21,31 @@ const subscription = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** Answers the next fetches with these bodies, in order; no network involved. */
+/** Stands in for the network: answers the next requests with these bodies, in order. */
+const transport = jest.fn<ReturnType<EspTransport>, Parameters<EspTransport>>();
 function answer(...bodies: unknown[]) {
-  const fetchMock = jest.spyOn(globalThis, 'fetch');
-  for (const body of bodies) fetchMock.mockResolvedValueOnce(Response.json(body));
-  return fetchMock;
+  for (const body of bodies) {
+    transport.mockResolvedValueOnce({
+      status: 200,
+      headers: new Headers(),
+      text: JSON.stringify(body),
+    });
+  }
+  return transport;
 }
 
 const client = new BeehiivClient('https://api.test/v2', {
   timeoutMs: 1_000,
+  transport,
   maxRetries: 0,
   maxInlineWaitMs: 0,
 });
 const credentials = { apiKey: 'beehiiv-key-123', publicationId: 'pub_1' };
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+  transport.mockReset();
+});
 
 describe('mapBeehiivSubscription', () => {
   it('maps an active subscription, its unix-seconds creation date and its vendor fields', () => {

@@ -16,6 +16,7 @@ import {
   RateLimitedError,
   TransientError,
 } from './esp-errors';
+import { EspTransport, HeaderReader, undiciTransport } from './esp-transport';
 
 /** Where retries and rate-limit waits are reported; Nest's `Logger` fits. */
 export interface EspLogger {
@@ -45,6 +46,8 @@ export interface EspHttpOptions {
    * sent (default none: tests, scripts and benchmarks that build clients directly).
    */
   budget?: EspRateBudget;
+  /** How each attempt is sent (default undiciTransport); client specs answer from a stub. */
+  transport?: EspTransport;
 }
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined;
@@ -79,12 +82,12 @@ const EPOCH_SECONDS_THRESHOLD = 1_000_000_000;
 const HEADER_SAFE_KEY = /^[\x21-\x7e]+$/;
 
 type Attempt =
-  | { kind: 'response'; status: number; headers: Headers; text: string }
+  | { kind: 'response'; status: number; headers: HeaderReader; text: string }
   | { kind: 'network'; reason: string };
 
 /**
- * The HTTP behaviour every ESP client shares: per-attempt timeouts, keep-alive (Node's global
- * fetch pools connections per origin), bounded retries with jittered exponential backoff on
+ * The HTTP behaviour every ESP client shares: per-attempt timeouts, keep-alive (undici pools
+ * connections per origin, esp-transport.ts), bounded retries with jittered exponential backoff on
  * network errors, timeouts and 5xx, 429 handling (Retry-After or beehiiv's RateLimit-Reset),
  * and the mapping of everything else to typed `EspError`s.
  *
@@ -98,6 +101,7 @@ export class EspHttpClient {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  private readonly transport: EspTransport;
   private readonly metrics = new EspCallMetrics();
 
   constructor(
@@ -109,6 +113,7 @@ export class EspHttpClient {
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => delay(ms));
     this.now = options.now ?? Date.now;
+    this.transport = options.transport ?? undiciTransport;
   }
 
   /** GET `baseUrl + path`, parsed as JSON; throws an `EspError` for anything but a 2xx JSON body. */
@@ -188,30 +193,30 @@ export class EspHttpClient {
 
   private async send(url: string, headers: Record<string, string>): Promise<Attempt> {
     try {
-      const response = await fetch(url, {
-        method: 'GET',
+      const answer = await this.transport(url, {
         headers: { accept: 'application/json', ...headers },
-        // Never follow a redirect with our credentials; an API that redirects is a protocol error.
-        redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      // Reading the body (under the same timeout) also returns the socket to the keep-alive pool.
-      const text = await response.text();
-      return { kind: 'response', status: response.status, headers: response.headers, text };
+      return { kind: 'response', ...answer };
     } catch (error) {
       return { kind: 'network', reason: this.describeNetworkError(error) };
     }
   }
 
   private describeNetworkError(error: unknown): string {
-    // Duck-typed: fetch's errors come from another realm under test runners.
-    const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { code?: unknown } };
+    // Duck-typed: the errors may come from another realm under test runners.
+    const { name, code, cause } = (error ?? {}) as {
+      name?: unknown;
+      code?: unknown;
+      cause?: { code?: unknown };
+    };
     if (name === 'TimeoutError' || name === 'AbortError') {
       return `timed out after ${this.options.timeoutMs} ms`;
     }
-    // Only the error code: a message could quote the request.
-    const code = typeof cause?.code === 'string' ? cause.code : null;
-    return `network error${code ? ` (${code})` : ''}`;
+    // Only the error code (undici's own, or the socket's it wraps): a message could quote the
+    // request.
+    const found = [code, cause?.code].find((c): c is string => typeof c === 'string');
+    return `network error${found ? ` (${found})` : ''}`;
   }
 
   private parse(text: string, where: string, status: number): unknown {
@@ -240,8 +245,8 @@ export class EspHttpClient {
 }
 
 /**
- * Rejects a key that could not be sent as a header, before it reaches fetch: fetch's own error
- * for an invalid header value quotes the value.
+ * Rejects a key that could not be sent as a header, before it reaches the transport: its own
+ * error for an invalid header value quotes the value.
  */
 export function usableApiKey(espType: EspType, apiKey: string): string {
   const key = apiKey.trim();
@@ -282,7 +287,7 @@ export function buildUrl(baseUrl: string, path: string, query: Record<string, Qu
  * RateLimit-Reset (beehiiv: epoch seconds; small values are read as delta seconds). Null when
  * neither header says anything usable, or the moment has already passed.
  */
-export function rateLimitWait(headers: Headers, now: number): number | null {
+export function rateLimitWait(headers: HeaderReader, now: number): number | null {
   const retryAfter = headers.get('retry-after')?.trim();
   if (retryAfter) {
     const seconds = Number(retryAfter);
@@ -323,7 +328,7 @@ function vendorMessage(text: string): string {
 }
 
 /** The Date header (RFC 9110 IMF-fixdate, second precision), or null. */
-function httpDate(headers: Headers): Date | null {
+function httpDate(headers: HeaderReader): Date | null {
   const value = headers.get('date');
   const at = value ? Date.parse(value) : Number.NaN;
   return Number.isFinite(at) ? new Date(at) : null;

@@ -5,6 +5,7 @@ export * from './esp-client.registry';
 export * from './esp-cursor';
 export * from './esp-errors';
 export * from './esp-http.client';
+export * from './esp-transport';
 export * from './esp-call-metrics';
 export * from './esp-labels';
 export * from './esp.module';

@@ -1,3 +1,4 @@
+import type { EspTransport } from './esp-transport';
 import { encodeCursor } from './esp-cursor';
 import { ProtocolError } from './esp-errors';
 import { KitClient, mapKitSubscriber } from './kit.client';
@@ -12,20 +13,30 @@ const subscriber = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** Answers the next fetches with these bodies, in order; no network involved. */
+/** Stands in for the network: answers the next requests with these bodies, in order. */
+const transport = jest.fn<ReturnType<EspTransport>, Parameters<EspTransport>>();
 function answer(...bodies: unknown[]) {
-  const fetchMock = jest.spyOn(globalThis, 'fetch');
-  for (const body of bodies) fetchMock.mockResolvedValueOnce(Response.json(body));
-  return fetchMock;
+  for (const body of bodies) {
+    transport.mockResolvedValueOnce({
+      status: 200,
+      headers: new Headers(),
+      text: JSON.stringify(body),
+    });
+  }
+  return transport;
 }
 
 const client = new KitClient('https://api.test/v4', {
   timeoutMs: 1_000,
+  transport,
   maxRetries: 0,
   maxInlineWaitMs: 0,
 });
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+  transport.mockReset();
+});
 
 describe('mapKitSubscriber', () => {
   it('maps an active subscriber: integer id as a string, names, ISO creation date', () => {
@@ -111,7 +122,7 @@ describe('KitClient.fetchPage', () => {
     const fetchMock = answer(page(false, 'x'), page(false, 'y'));
     await client.fetchPage({ apiKey: 'kit-key-1' }, null);
     await client.fetchPage({ apiKey: 'kit-key-1' }, encodeCursor('kit', { status: 'cancelled' }));
-    const [active, cancelled] = fetchMock.mock.calls.map(([url]) => new URL(url as string));
+    const [active, cancelled] = fetchMock.mock.calls.map(([url]) => new URL(url));
     expect(active.searchParams.get('status')).toBe('active');
     expect(active.searchParams.has('include')).toBe(false);
     expect(cancelled.searchParams.get('status')).toBe('cancelled');

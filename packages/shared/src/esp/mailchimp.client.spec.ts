@@ -1,3 +1,4 @@
+import type { EspTransport } from './esp-transport';
 import { encodeCursor } from './esp-cursor';
 import { InvalidCredentialsError, InvalidCursorError } from './esp-errors';
 import { MailchimpClient, dataCentre, mapMailchimpMember } from './mailchimp.client';
@@ -18,21 +19,31 @@ const member = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** Answers the next fetches with these bodies, in order; no network involved. */
+/** Stands in for the network: answers the next requests with these bodies, in order. */
+const transport = jest.fn<ReturnType<EspTransport>, Parameters<EspTransport>>();
 function answer(...bodies: unknown[]) {
-  const fetchMock = jest.spyOn(globalThis, 'fetch');
-  for (const body of bodies) fetchMock.mockResolvedValueOnce(Response.json(body));
-  return fetchMock;
+  for (const body of bodies) {
+    transport.mockResolvedValueOnce({
+      status: 200,
+      headers: new Headers(),
+      text: JSON.stringify(body),
+    });
+  }
+  return transport;
 }
 
 const client = new MailchimpClient('https://{dc}.api.test/3.0', {
   timeoutMs: 1_000,
+  transport,
   maxRetries: 0,
   maxInlineWaitMs: 0,
 });
 const credentials = { apiKey: '0123456789abcdef-us6', publicationId: 'list1' };
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+  transport.mockReset();
+});
 
 describe('mapMailchimpMember', () => {
   it('maps a subscribed member: merge-field names, opt-in date, the rest as metadata', () => {

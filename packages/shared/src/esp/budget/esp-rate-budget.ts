@@ -1,3 +1,4 @@
+import type { HeaderReader } from '../esp-transport';
 import type { EspType } from '../../entities/esp-connection.entity';
 
 /** How a call authenticates: Kit gives an OAuth token a larger budget than an API key. */
@@ -26,7 +27,7 @@ export interface EspBudgetGrant {
    * RateLimit-* headers (`null`: no answer, e.g. a network error) back into the shared budget.
    * Never throws.
    */
-  release(headers: Headers | null): Promise<void>;
+  release(headers: HeaderReader | null): Promise<void>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { HeaderReader } from '../esp-transport';
 /** Epoch seconds are above this; smaller RateLimit-Reset values are delta seconds (IETF draft). */
 const EPOCH_SECONDS_THRESHOLD = 1_000_000_000;
 
@@ -15,7 +16,7 @@ export interface VendorWindow {
  * beehiiv's RateLimit-Remaining / RateLimit-Reset (epoch seconds; small values read as delta
  * seconds) / RateLimit-Limit, or null when Remaining or Reset is missing or not a number.
  */
-export function readVendorWindow(headers: Headers, now: number): VendorWindow | null {
+export function readVendorWindow(headers: HeaderReader, now: number): VendorWindow | null {
   const number = (name: string): number | null => {
     const raw = headers.get(name)?.trim();
     if (!raw) return null;
