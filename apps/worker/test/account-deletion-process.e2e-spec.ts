@@ -102,7 +102,7 @@ describe('worker process: an account deletion survives SIGKILL and finishes on r
         timeoutMs: 60_000,
       },
     );
-    expect(await first.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await harness.kill(first)).toEqual({ code: null, signal: 'SIGKILL' });
     const left = await subscribersOf(doomed.connectionId);
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThan(SUBSCRIBERS);

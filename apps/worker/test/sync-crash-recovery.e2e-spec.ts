@@ -34,7 +34,7 @@ describe('worker process: a sync survives SIGKILL and resumes from its checkpoin
     const { connectionId, runId } = await harness.requestSync(LIST);
 
     await harness.waitForPages(connectionId, 10);
-    expect(await first.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await harness.kill(first)).toEqual({ code: null, signal: 'SIGKILL' });
     expect((await harness.runOf(runId)).status).toBe('running');
     expect(await harness.jobRun(runId)).toMatchObject({ status: 'active' });
 

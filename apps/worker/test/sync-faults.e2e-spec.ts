@@ -137,7 +137,7 @@ describe('worker process: sync runs under faults end exact and readable', () => 
     for (let kill = 0; kill < 2; kill += 1) {
       const worker = await harness.startWorker(env);
       pagesStored = (await harness.waitForPages(connectionId, pagesStored + 1)).pagesDone;
-      await worker.stop('SIGKILL');
+      await harness.kill(worker);
     }
     expect((await harness.runOf(runId)).status).toBe('running');
 

@@ -20,8 +20,10 @@ import {
   freePort,
   RecordedRequest,
   serviceEnv,
+  ServiceExit,
   ServiceProcess,
   startService,
+  tcpPortsOf,
   TestDatabase,
   TestQueuePrefix,
   testRedisUrl,
@@ -133,6 +135,29 @@ export class SyncProcessHarness {
     });
     this.processes.push(worker);
     return worker;
+  }
+
+  /**
+   * SIGKILLs `service` (no shutdown hook runs) and resolves once Postgres holds no session of it.
+   * A backend outlives its killed client until it has finished the statement in hand: a batch's
+   * DELETE or a COMMIT sent just before the kill still lands after the process is gone, so what a
+   * test reads as "what the killed process left" is read after this, not after the exit alone.
+   */
+  async kill(service: ServiceProcess): Promise<ServiceExit> {
+    const ports = tcpPortsOf(service.pid);
+    const exit = await service.stop('SIGKILL');
+    await waitFor(
+      async () => {
+        const [{ sessions }] = await this.dataSource.query<{ sessions: number }[]>(
+          `SELECT count(*)::int AS sessions FROM pg_stat_activity
+            WHERE datname = current_database() AND client_port = ANY($1::int[])`,
+          [ports],
+        );
+        return sessions === 0;
+      },
+      { description: "the killed process's Postgres sessions to end", intervalMs: 20 },
+    );
+    return exit;
   }
 
   /** Starts the built api against this harness; resolves with it and its base URL once healthy. */
