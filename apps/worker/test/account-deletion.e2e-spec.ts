@@ -36,6 +36,8 @@ const OWNED_ROWS: Record<string, string> = {
   subscribers: `SELECT count(*)::int AS n FROM subscribers s
                   JOIN esp_connections c ON c.id = s.esp_connection_id WHERE c.user_id = $1`,
   sync_runs: `SELECT count(*)::int AS n FROM sync_runs WHERE user_id = $1`,
+  sync_seen_batches: `SELECT count(*)::int AS n FROM sync_seen_batches
+                        WHERE sync_run_id = ANY($3::uuid[])`,
   sync_seen_subscribers: `SELECT count(*)::int AS n FROM sync_seen_subscribers
                             WHERE sync_run_id = ANY($3::uuid[])`,
   subscriber_count_snapshots: `SELECT count(*)::int AS n FROM subscriber_count_snapshots
@@ -104,6 +106,11 @@ describe('account deletion (real worker)', () => {
     await sql.query(
       `INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
        SELECT r, 'ext-' || g FROM unnest($1::uuid[]) AS r, generate_series(1, 5) AS g`,
+      [syncRunIds],
+    );
+    await sql.query(
+      `INSERT INTO sync_seen_batches (sync_run_id, external_ids, id_count)
+       SELECT r, '["ext-1", "ext-2"]', 2 FROM unnest($1::uuid[]) AS r`,
       [syncRunIds],
     );
     await sql.query(

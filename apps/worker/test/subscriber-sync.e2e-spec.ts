@@ -214,7 +214,7 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
       {
         n: number;
       }[]
-    >(`SELECT count(*)::int AS n FROM sync_seen_subscribers`);
+    >(`SELECT count(*)::int AS n FROM sync_seen_batches`);
     expect(seen[0].n).toBe(0);
 
     const before = new Map(
@@ -456,8 +456,8 @@ describe('subscriber-sync → SubscriberSyncProcessor (real Postgres and Redis, 
       cursor = result.nextCursor;
     }
     await dataSource.query(
-      `INSERT INTO sync_seen_subscribers (sync_run_id, external_id) SELECT $1, unnest($2::varchar[])`,
-      [runId, seen],
+      `INSERT INTO sync_seen_batches (sync_run_id, external_ids, id_count) VALUES ($1, $2, $3)`,
+      [runId, JSON.stringify(seen), seen.length],
     );
     await dataSource.query(
       `UPDATE sync_runs SET status = 'running', started_at = now() WHERE id = $1`,

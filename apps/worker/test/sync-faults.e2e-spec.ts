@@ -107,7 +107,7 @@ describe('worker process: sync runs under faults end exact and readable', () => 
     await harness.waitForPages(connectionId, 1);
     // What crash recovery does to an unlogged table (its init fork: empty). Killing the shared
     // Postgres server here is not an option; the reset is what the pass has to survive.
-    await harness.dataSource.query(`TRUNCATE sync_seen_subscribers`);
+    await harness.dataSource.query(`TRUNCATE sync_seen_batches`);
 
     const run = await harness.finished(runId);
     expect(run).toMatchObject({

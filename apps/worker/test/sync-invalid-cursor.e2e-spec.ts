@@ -115,7 +115,8 @@ describe('subscriber sync: a rejected saved cursor restarts the pass once', () =
       ],
     );
     await db.query(
-      `INSERT INTO sync_seen_subscribers (sync_run_id, external_id) VALUES ($1, 'sub_ghost')`,
+      `INSERT INTO sync_seen_batches (sync_run_id, external_ids, id_count)
+       VALUES ($1, '["sub_ghost"]', 1)`,
       [run.id],
     );
     if (cursor !== null) {

@@ -24,6 +24,7 @@ export type RequestCheck =
  */
 export const ACCOUNT_DELETION_STEPS = [
   'subscribers',
+  'sync_seen_batches',
   'sync_seen_subscribers',
   'job_runs',
   'sync_runs',
@@ -52,6 +53,11 @@ export interface DeletionTarget {
  */
 const OWNED: Record<AccountDeletionStep, { key: string; where: string }> = {
   subscribers: { key: 'id', where: 'esp_connection_id = ANY($2::uuid[])' },
+  sync_seen_batches: {
+    key: 'id',
+    where: 'sync_run_id IN (SELECT id FROM sync_runs WHERE user_id = $1)',
+  },
+  // Written only by the workers of the version before sync_seen_batches (a rollout's leftovers).
   sync_seen_subscribers: {
     key: 'ctid',
     where: 'sync_run_id IN (SELECT id FROM sync_runs WHERE user_id = $1)',

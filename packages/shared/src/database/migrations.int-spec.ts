@@ -47,6 +47,7 @@ describe('migrations (real Postgres)', () => {
       'subscriber_counts',
       'subscribers',
       'sync_runs',
+      'sync_seen_batches',
       'sync_seen_subscribers',
       'typeorm_migrations',
       'users',

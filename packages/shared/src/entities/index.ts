@@ -12,6 +12,7 @@ import { Subscriber } from './subscriber.entity';
 import { SubscriberCount } from './subscriber-count.entity';
 import { SubscriberCountSnapshot } from './subscriber-count-snapshot.entity';
 import { SyncRun } from './sync-run.entity';
+import { SyncSeenBatch } from './sync-seen-batch.entity';
 import { SyncSeenSubscriber } from './sync-seen-subscriber.entity';
 import { User } from './user.entity';
 
@@ -29,6 +30,7 @@ export * from './subscriber.entity';
 export * from './subscriber-count.entity';
 export * from './subscriber-count-snapshot.entity';
 export * from './sync-run.entity';
+export * from './sync-seen-batch.entity';
 export * from './sync-seen-subscriber.entity';
 export * from './user.entity';
 
@@ -41,6 +43,7 @@ export const ENTITIES = [
   Subscriber,
   SubscriberCount,
   SyncRun,
+  SyncSeenBatch,
   SyncSeenSubscriber,
   SubscriberCountSnapshot,
   BillingAccount,

@@ -19,6 +19,7 @@ import { TimeOrderedSubscriberIds1797300000000 } from './1797300000000-time-orde
 import { AddMeterEventAt1797400000000 } from './1797400000000-add-meter-event-at';
 import { AddSeenSetSkipped1797500000000 } from './1797500000000-add-seen-set-skipped';
 import { FanOutWritePath1797600000000 } from './1797600000000-fan-out-write-path';
+import { CreateSyncSeenBatches1797700000000 } from './1797700000000-create-sync-seen-batches';
 
 /** Every migration, in order (listed, not globbed, so dist and tests load the same set). */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   AddMeterEventAt1797400000000,
   AddSeenSetSkipped1797500000000,
   FanOutWritePath1797600000000,
+  CreateSyncSeenBatches1797700000000,
 ];

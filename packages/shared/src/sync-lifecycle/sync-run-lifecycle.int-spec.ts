@@ -242,7 +242,8 @@ describe('SyncRunLifecycle (real Postgres)', () => {
   async function seenSet(runId: string): Promise<{ skipped: boolean; kept: number }> {
     const [row] = await dataSource.query<{ skipped: boolean; kept: number }[]>(
       `SELECT seen_set_skipped AS skipped,
-              (SELECT count(*)::int FROM sync_seen_subscribers WHERE sync_run_id = $1) AS kept
+              (SELECT COALESCE(sum(id_count), 0)::int FROM sync_seen_batches
+                WHERE sync_run_id = $1) AS kept
          FROM sync_runs WHERE id = $1`,
       [runId],
     );
@@ -305,6 +306,60 @@ describe('SyncRunLifecycle (real Postgres)', () => {
         subscriberCount: 200,
         removed: 100,
       });
+    });
+
+    it('is one row per stored batch, an id listed twice counted twice, and removes only what no batch saw', async () => {
+      const { userId, connectionId } = await connection();
+      const first = await newRun(userId, connectionId);
+      const firstPass = await started(first, connectionId);
+      await lifecycle.storePage(firstPass, rows(0, 300), checkpoint(first, 1, null));
+      await lifecycle.finish(firstPass);
+
+      const second = await newRun(userId, connectionId);
+      const pass = await started(second, connectionId);
+      await lifecycle.storePage(pass, rows(0, 100), checkpoint(second, 1, 'c0'));
+      // The ESP lists 50 of them again on the next page (a list that moved under the cursor).
+      await lifecycle.storePage(pass, rows(50, 100), checkpoint(second, 2, 'c1'), undefined, [
+        ...rows(200, 20).map((row) => row.externalId),
+      ]);
+      await lifecycle.storePage(pass, [], checkpoint(second, 3, null));
+      const batches = await dataSource.query<{ id_count: number; ids: number }[]>(
+        `SELECT id_count, json_array_length(external_ids) AS ids FROM sync_seen_batches
+          WHERE sync_run_id = $1 ORDER BY id`,
+        [second],
+      );
+      expect(batches).toEqual([
+        { id_count: 100, ids: 100 },
+        { id_count: 120, ids: 120 },
+      ]);
+      expect(await seenSet(second)).toEqual({ skipped: false, kept: 220 });
+      await expect(lifecycle.finish(pass)).resolves.toMatchObject({
+        subscriberCount: 170,
+        removed: 130,
+      });
+      expect(await seenSet(second)).toEqual({ skipped: false, kept: 0 });
+    });
+
+    it("during a rollout, ids the previous version kept per subscriber are not counted as this version's: the pass ends short and removes nothing", async () => {
+      const { userId, connectionId } = await connection();
+      const first = await newRun(userId, connectionId);
+      const firstPass = await started(first, connectionId);
+      await lifecycle.storePage(firstPass, rows(0, 300), checkpoint(first, 1, null));
+      await lifecycle.finish(firstPass);
+
+      const second = await newRun(userId, connectionId);
+      const pass = await started(second, connectionId);
+      // What the previous version's storePage wrote for its first 100 ids before this version
+      // resumed the pass: one row per id, counted in seen_count.
+      await dataSource.query(
+        `INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
+         SELECT $1, unnest($2::varchar[])`,
+        [second, rows(0, 100).map((row) => row.externalId)],
+      );
+      await dataSource.query(`UPDATE sync_runs SET seen_count = 100 WHERE id = $1`, [second]);
+      await lifecycle.storePage(pass, rows(100, 100), checkpoint(second, 2, null));
+      await expect(lifecycle.finish(pass)).rejects.toBeInstanceOf(SeenSetLostError);
+      expect(await stored(connectionId)).toBe(300);
     });
 
     it('stays skipped when the first pass resumes from its checkpoint, and is kept once the pass starts over', async () => {

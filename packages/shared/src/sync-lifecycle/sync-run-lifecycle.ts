@@ -454,7 +454,7 @@ export class SyncRunLifecycle {
       const checkpoint =
         connection.sync_checkpoint?.syncRunId === runId ? connection.sync_checkpoint : null;
       await manager.query(
-        `DELETE FROM sync_seen_subscribers
+        `DELETE FROM sync_seen_batches
           WHERE sync_run_id IN (
             SELECT id FROM sync_runs
              WHERE esp_connection_id = $1
@@ -615,16 +615,16 @@ export class SyncRunLifecycle {
       // this pass stored.
       const seenUnkept = seenSetSkipped ? seenIds.length : 0;
       const skippedCount = Object.values(skipped.reasons).reduce((sum, n) => sum + (n ?? 0), 0);
-      // One statement: the seen ids (counted as they go in, in this logged transaction: see
-      // SeenSetLostError), the change and skip counters, the heartbeat.
+      // One statement: the batch's seen ids as one row (counted as they go in, in this logged
+      // transaction: see SeenSetLostError), the change and skip counters, the heartbeat. One row
+      // per batch, not per id: an id's own row (its key, its foreign-key check, its deletion at
+      // the end) cost Postgres more than the upsert of an unchanged batch. The array goes as JSON
+      // (JSON.stringify, native) rather than varchar[]: the driver escapes an array's every
+      // element in JavaScript. An id seen twice is counted twice, on both sides of the check.
       await manager.query(
         `WITH seen AS (
-           INSERT INTO sync_seen_subscribers (sync_run_id, external_id)
-           -- A JSON array (JSON.stringify, native) rather than varchar[]: the driver escapes an
-           -- array's every element in JavaScript.
-           SELECT $1, json_array_elements_text($6::json)
-           ON CONFLICT DO NOTHING
-           RETURNING 1)
+           INSERT INTO sync_seen_batches (sync_run_id, external_ids, id_count)
+           SELECT $1, $6::json, $8 WHERE $8 > 0)
          UPDATE sync_runs
             SET created_count = created_count + $2, updated_count = updated_count + $3,
                 skipped_count = skipped_count + $4,
@@ -634,7 +634,7 @@ export class SyncRunLifecycle {
                       FROM (SELECT * FROM jsonb_each_text(skip_reasons)
                             UNION ALL SELECT * FROM jsonb_each_text($5::jsonb)) AS r(reason, n)
                      GROUP BY reason) AS totals) END,
-                seen_count = seen_count + (SELECT count(*) FROM seen) + $7,
+                seen_count = seen_count + $8 + $7,
                 heartbeat_at = now()
           WHERE id = $1`,
         [
@@ -645,6 +645,7 @@ export class SyncRunLifecycle {
           JSON.stringify(skipped.reasons),
           JSON.stringify(seen),
           seenUnkept,
+          seen.length,
         ],
       );
       await manager.query(`UPDATE esp_connections SET sync_checkpoint = $2 WHERE id = $1`, [
@@ -687,7 +688,7 @@ export class SyncRunLifecycle {
           WHERE id = $1`,
         [pass.runId, pass.connectionId],
       );
-      await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
+      await manager.query(`DELETE FROM sync_seen_batches WHERE sync_run_id = $1`, [pass.runId]);
       await manager.query(
         `UPDATE esp_connections SET sync_checkpoint = NULL, updated_at = now() WHERE id = $1`,
         [pass.connectionId],
@@ -741,7 +742,8 @@ export class SyncRunLifecycle {
       if (full && !finished[0].seen_set_skipped) {
         const [seen] = rowsOf<{ kept: number; counted: number }>(
           await manager.query(
-            `SELECT (SELECT count(*)::int FROM sync_seen_subscribers WHERE sync_run_id = $1) AS kept,
+            `SELECT (SELECT COALESCE(sum(id_count), 0)::int FROM sync_seen_batches
+                      WHERE sync_run_id = $1) AS kept,
                     seen_count AS counted
                FROM sync_runs WHERE id = $1`,
             [pass.runId],
@@ -752,12 +754,13 @@ export class SyncRunLifecycle {
         [, removed] = await manager.query<[unknown, number]>(
           `DELETE FROM subscribers s
             WHERE s.esp_connection_id = $1
-              AND NOT EXISTS (SELECT 1 FROM sync_seen_subscribers seen
-                               WHERE seen.sync_run_id = $2 AND seen.external_id = s.external_id)`,
+              AND NOT EXISTS (SELECT 1 FROM sync_seen_batches seen,
+                                            json_array_elements_text(seen.external_ids) AS e(id)
+                               WHERE seen.sync_run_id = $2 AND e.id = s.external_id)`,
           [pass.connectionId, pass.runId],
         );
       }
-      await manager.query(`DELETE FROM sync_seen_subscribers WHERE sync_run_id = $1`, [pass.runId]);
+      await manager.query(`DELETE FROM sync_seen_batches WHERE sync_run_id = $1`, [pass.runId]);
       const [{ count }] = await manager.query<{ count: number }[]>(
         // Kept exact by the subscribers triggers in this same transaction: no scan of the list.
         `SELECT COALESCE(sum(count), 0)::int AS count FROM subscriber_counts
