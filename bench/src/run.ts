@@ -79,11 +79,12 @@ export const BENCHES: Record<string, Bench> = {
     measures:
       'a first sync, an unchanged re-sync and a re-sync after 1% changed, through the built ' +
       'worker, against 1,000-row unnest upserts, COPY and per-row SELECT+INSERT of the same ' +
-      'rows on the same table (subs/s, ratios, re-sync speed-up, worker peak RSS, row checks)',
+      'rows on the same table (subs/s, ratios, re-sync speed-up, worker CPU and peak RSS, row checks)',
     options: [
       '--esp beehiiv|kit|mailchimp|all   (default beehiiv)',
       '--size N                          subscribers (default 200000)',
       '--per-row-sample N                rows for the per-row baseline (default 20000)',
+      '--repeat N                        unchanged re-syncs to run, the median reported (default 1)',
       '--cpu-prof DIR                    a V8 CPU profile of the worker over its syncs, in DIR',
       '--node-args "FLAGS"               extra node options for the worker (heap tuning trials)',
       '--json                            the figures as one JSON object, the last line',

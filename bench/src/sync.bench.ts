@@ -10,7 +10,9 @@
  *                     changes, unsubscribes, bounces, removals in equal shares).
  *
  * Each sync's speed is the list size over its run's started_at → completed_at; the worker's peak
- * RSS is VmHWM, reset before each sync (/proc/<pid>/clear_refs) and sampled from VmRSS as well.
+ * RSS is VmHWM, reset before each sync (/proc/<pid>/clear_refs) and sampled from VmRSS as well;
+ * its CPU (user + system) over the sync, from /proc/<pid>/stat, moves less between runs than the
+ * wall time does. `--repeat N` runs the unchanged re-sync N times and reports the median.
  * After each sync the connection's stored rows must match the fake's list (count per status);
  * a mismatch fails the run (exit 1).
  *
@@ -116,6 +118,8 @@ interface SyncFigures {
   seconds: number;
   subsPerSecond: number;
   peakRssMb: number;
+  /** The worker process's CPU (user + system) over the sync: steadier than wall time. */
+  workerCpuSeconds: number;
   created: number;
   updated: number;
   removed: number;
@@ -131,7 +135,8 @@ interface BaselineFigures {
 
 interface EspFigures {
   firstSync: SyncFigures;
-  unchangedResync: SyncFigures & { speedup: number };
+  /** The median of `--repeat` unchanged re-syncs (each run's seconds in `runs`). */
+  unchangedResync: SyncFigures & { speedup: number; runs: number[] };
   changedResync: SyncFigures & { speedup: number; changed: number };
   baselines: { unnest: BaselineFigures; copy: BaselineFigures; perRow: BaselineFigures };
   ratios: Record<
@@ -177,6 +182,15 @@ class RssProbe {
     const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     return { peak: round(kb('VmHWM') / 1024, 1), now: round(kb('VmRSS') / 1024, 1) };
   }
+}
+
+/** A process's CPU time so far (user + system, /proc/<pid>/stat), in seconds. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which sits in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ: what /proc reports in, whatever the kernel ticks at
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
 /** COPY's text format: tab-separated, \N for null, backslash escapes. */
@@ -264,7 +278,9 @@ async function main(): Promise<void> {
   if (!esps.every((esp) => ESPS.includes(esp))) throw new Error(`--esp: no ESP named "${which}"`);
   const size = Number(flag('size', '200000'));
   const perRowSample = Number(flag('per-row-sample', '20000'));
+  const repeat = Number(flag('repeat', '1'));
   if (!(size > 0) || !(perRowSample > 0)) throw new Error('--size and --per-row-sample: N > 0');
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat: an integer N ≥ 1');
   const json = jsonWanted();
 
   const fake = await FakeEspServer.start({
@@ -352,6 +368,7 @@ async function main(): Promise<void> {
   ): Promise<SyncFigures> => {
     const subscribers = fake.count(esp, LIST_IDS[esp]);
     probe.start();
+    const cpuBefore = cpuSecondsOf(worker.pid);
     const runId = await requestBenchSync(db, owner);
     let run: FinishedBenchRun;
     let peakRssMb: number;
@@ -364,6 +381,7 @@ async function main(): Promise<void> {
     } finally {
       peakRssMb = probe.stop();
     }
+    const workerCpuSeconds = round(cpuSecondsOf(worker.pid) - cpuBefore);
     const counts = await check(esp, label, owner.connectionId);
     return {
       mode: run.mode,
@@ -371,6 +389,7 @@ async function main(): Promise<void> {
       seconds: round(run.seconds, 3),
       subsPerSecond: Math.round(subscribers / run.seconds),
       peakRssMb,
+      workerCpuSeconds,
       created: run.created_count,
       updated: run.updated_count,
       removed: run.removed_count,
@@ -397,7 +416,13 @@ async function main(): Promise<void> {
       for (const row of rows) {
         row.email_encrypted = encryption.encrypt(encryption.decrypt(row.email_encrypted!));
       }
-      const unchanged = await sync(esp, 'unchanged re-sync', owner);
+      // Repeated on request (--repeat N), the median kept: one re-sync's wall time moves with
+      // the machine by more than most changes to it.
+      const resyncs: SyncFigures[] = [];
+      for (let i = 0; i < repeat; i++) resyncs.push(await sync(esp, 'unchanged re-sync', owner));
+      const unchanged = [...resyncs].sort((a, b) => a.seconds - b.seconds)[
+        Math.floor((resyncs.length - 1) / 2)
+      ];
 
       const changed = Math.round(size / 100);
       const fifth = Math.floor(changed / 5);
@@ -420,7 +445,11 @@ async function main(): Promise<void> {
       });
       results[esp] = {
         firstSync: first,
-        unchangedResync: { ...unchanged, speedup: round(first.seconds / unchanged.seconds) },
+        unchangedResync: {
+          ...unchanged,
+          speedup: round(first.seconds / unchanged.seconds),
+          runs: resyncs.map((r) => r.seconds),
+        },
         changedResync: {
           ...afterChanges,
           changed,
@@ -441,7 +470,13 @@ async function main(): Promise<void> {
         console.log(
           `${esp} ${label}: ${s.mode ?? '?'} pass, ${int(s.subscribers)} subscribers in ` +
             `${s.seconds.toFixed(2)} s, created ${int(s.created)}, updated ${int(s.updated)}, ` +
-            `removed ${int(s.removed)}`,
+            `removed ${int(s.removed)}, worker CPU ${s.workerCpuSeconds.toFixed(2)} s`,
+        );
+      }
+      if (repeat > 1) {
+        console.log(
+          `${esp} unchanged re-sync, ${repeat} runs (median above): ` +
+            `${resyncs.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')}`,
         );
       }
     }
@@ -456,6 +491,7 @@ async function main(): Promise<void> {
         ratio.copy.toFixed(2),
         `${ratio.perRow.toFixed(1)}×`,
         'speedup' in s ? `${(s as { speedup: number }).speedup.toFixed(2)}×` : '-',
+        s.workerCpuSeconds.toFixed(2),
         s.peakRssMb.toFixed(1),
       ];
       rows.push(
@@ -470,6 +506,7 @@ async function main(): Promise<void> {
         (f.rowsPerSecond / b.unnest.rowsPerSecond).toFixed(2),
         (f.rowsPerSecond / b.copy.rowsPerSecond).toFixed(2),
         `${(f.rowsPerSecond / b.perRow.rowsPerSecond).toFixed(1)}×`,
+        '-',
         '-',
         '-',
       ];
@@ -489,6 +526,7 @@ async function main(): Promise<void> {
           '/COPY',
           '/per-row',
           're-sync speed-up',
+          'worker CPU s',
           'peak RSS MB',
         ],
         rows,
