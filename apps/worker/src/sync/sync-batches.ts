@@ -263,7 +263,7 @@ export class SyncBatchBuilder {
     for (let i = 0; i < toSanitize.length; i++) {
       if (i > 0 && i % PREPARE_SLICE_ROWS === 0) await nextTurn();
       const listed = toSanitize[i];
-      const sanitized = sanitizeSubscriber(listed.subscriber);
+      const sanitized = sanitizeSubscriber(listed.subscriber, listed.metadataJson);
       if (!sanitized.stored) {
         skip(sanitized.reason, sanitized.externalId);
         continue;

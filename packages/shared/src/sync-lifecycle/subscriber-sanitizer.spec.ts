@@ -133,6 +133,56 @@ describe('sanitizeSubscriber', () => {
     });
   });
 
+  describe('given the metadata as JSON text (the sync made it for the content hash)', () => {
+    const withText = (metadata: Record<string, unknown>) =>
+      sanitizeSubscriber(subscriber({ metadata }), JSON.stringify(metadata));
+    const without = (metadata: Record<string, unknown>) =>
+      sanitizeSubscriber(subscriber({ metadata }));
+    // Every character of the first 256, the surrogates' edges, and text JSON escapes with a
+    // backslash that only looks like a control character's escape.
+    const characters = [
+      ...Array.from({ length: 256 }, (_, code) => String.fromCharCode(code)),
+      '\uD800',
+      '\uDBFF',
+      '\uDC00',
+      '\uDFFF',
+      '\uD83C\uDF89',
+      '\\b',
+      '\\f',
+      '\\u0000',
+      '\\ud800',
+    ];
+
+    it.each(characters.map((c) => [JSON.stringify(c), c]))(
+      'cleans %s exactly as without the text, in a key or a nested value',
+      (_, c) => {
+        const metadata = { [`k${c}`]: 1, nested: { list: ['ok', `v${c}`] } };
+        expect(withText(metadata)).toEqual(without(metadata));
+      },
+    );
+
+    it('returns clean metadata itself, without walking it', () => {
+      const metadata = { tags: ['vip', '🎉'], note: 'line\nbreak\ttab\r', path: 'C:\\x' };
+      const result = withText(metadata);
+      expect(result.stored && result.subscriber.metadata).toBe(metadata);
+    });
+
+    it('agrees with the walk on random metadata', () => {
+      let seed = 7;
+      const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+      const pool = ['a', 'é', '\n', '\u0000', '\u0085', '\uD800', '\uDC00', '\\', 'b', 'u', '🎉'];
+      const text = () =>
+        Array.from(
+          { length: Math.floor(random() * 6) },
+          () => pool[Math.floor(random() * pool.length)],
+        ).join('');
+      for (let i = 0; i < 2_000; i++) {
+        const metadata = { [text()]: text(), deep: [{ [text()]: [text(), 3, null] }] };
+        expect(withText(metadata)).toEqual(without(metadata));
+      }
+    });
+  });
+
   it('skips a subscriber whose address cannot be stored, keeping its id for the seen set', () => {
     expect(sanitizeSubscriber(subscriber({ email: 'not an address' }))).toEqual({
       stored: false,
