@@ -15,7 +15,7 @@ function timeText(date: Date | null | undefined): string {
 }
 
 /**
- * 16 bytes, stored in `subscribers.content_hash`, that change whenever the ESP's record of a
+ * 16 bytes as 32 hex digits, stored in `subscribers.content_hash`, that change whenever the ESP's record of a
  * subscriber does: its address, status, names, dates or metadata (`metadataJson`, the text of
  * `JSON.stringify(subscriber.metadata ?? {})`, which the caller makes once for the write too).
  *
@@ -29,7 +29,7 @@ export function subscriberContentHash(
   encryption: EncryptionService,
   subscriber: EspSubscriber,
   metadataJson: string,
-): Buffer {
+): string {
   const text =
     `[${CONTENT_HASH_VERSION},${JSON.stringify(subscriber.email)},` +
     `${JSON.stringify(subscriber.status)},${JSON.stringify(subscriber.firstName)},` +

@@ -17,10 +17,10 @@ import {
  * Stands in for the sync's subscriberContentHash, which hashes the ESP's record: to these
  * functions the hash is opaque, whatever changes with the fields will do.
  */
-function fieldsHash(row: SubscriberRow): Buffer {
+function fieldsHash(row: SubscriberRow): string {
   const { emailHmac, status, firstName, lastName, subscribedAt, unsubscribedAt, metadata } = row;
   const fields = [emailHmac, status, firstName, lastName, subscribedAt, unsubscribedAt, metadata];
-  return createHash('sha256').update(JSON.stringify(fields)).digest().subarray(0, 16);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
 }
 
 type HashedRow = SubscriberRow & SubscriberCandidate;

@@ -20,9 +20,9 @@ export interface SubscriberContent {
   /**
    * subscriberContentHash of the ESP's record: what a later sync compares with
    * (findChangedSubscribers). Without it the row is stored with none, and the next sync compares
-   * its fields instead.
+   * its fields instead. As hex, the form the queries send it in.
    */
-  contentHash?: Buffer | null;
+  contentHash?: string | null;
   /** `JSON.stringify(metadata)`, when the caller already has it: the hash and the upsert share it. */
   metadataJson?: string;
 }
@@ -47,7 +47,7 @@ export function metadataJsonOf(content: SubscriberContent): string {
 
 /** The content hash as hex, or null for a row written without one (compared by its fields). */
 function hashHex(content: SubscriberContent): string | null {
-  return content.contentHash ? content.contentHash.toString('hex') : null;
+  return content.contentHash || null;
 }
 
 /**
@@ -244,14 +244,14 @@ export function isUniqueViolation(error: unknown): boolean {
 /** A subscriber the ESP listed, by its id and subscriberContentHash, to compare with its stored copy. */
 export interface SubscriberCandidate {
   externalId: string;
-  contentHash: Buffer;
+  /** As hex. */
+  contentHash: string;
 }
 
 /** Ids and content hashes as one JSON array for `json_to_recordset` (see rowsJson). */
 function candidatesJson(candidates: SubscriberCandidate[]): string {
   const parts = candidates.map(
-    (row) =>
-      `{"external_id":${jsonText(row.externalId)},"content_hash":"${row.contentHash.toString('hex')}"}`,
+    (row) => `{"external_id":${jsonText(row.externalId)},"content_hash":"${row.contentHash}"}`,
   );
   return `[${parts.join(',')}]`;
 }
