@@ -125,13 +125,13 @@ export class EncryptionService {
   }
 
   /**
-   * A keyed 16-byte digest of `text`, as 32 hex digits, for change detection over values that include an address:
-   * without the key, a stored digest does not let anyone test guessed addresses. SHA-256 over a
-   * secret prefix and the text, truncated to 128 bits (which leaves nothing to extend): one
-   * one-shot hash, 0.9 µs against 2 µs for an HMAC object per call, on a path that runs for
-   * every subscriber of every re-sync. Hex straight from the hash, because hex is what the
-   * compare query and the upsert send: a Buffer first, then its hex, cost 0.6 µs more a row.
-   * Not for equality lookups an attacker chooses: use hmac().
+   * A keyed 16-byte digest of `text`, as 32 hex digits, for change detection over values that
+   * include an address: without the key, a stored digest does not let anyone test guessed
+   * addresses. SHA-256 over a secret prefix and the text, truncated to 128 bits (which leaves
+   * nothing to extend): one one-shot hash, 0.9 µs against 2 µs for an HMAC object per call, on a
+   * path that runs for every subscriber of every re-sync. Hex straight from the hash, because hex
+   * is what the compare query and the upsert send: a Buffer first, then its hex, cost 0.6 µs more
+   * a row. Not for equality lookups an attacker chooses: use hmac().
    */
   contentDigest(text: string): string {
     return hash('sha256', this.digestPrefix + text, 'hex').slice(0, 32);

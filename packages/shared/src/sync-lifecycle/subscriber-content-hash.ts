@@ -15,9 +15,10 @@ function timeText(date: Date | null | undefined): string {
 }
 
 /**
- * 16 bytes as 32 hex digits, stored in `subscribers.content_hash`, that change whenever the ESP's record of a
- * subscriber does: its address, status, names, dates or metadata (`metadataJson`, the text of
- * `JSON.stringify(subscriber.metadata ?? {})`, which the caller makes once for the write too).
+ * 16 bytes as 32 hex digits, stored in `subscribers.content_hash`, that change whenever the ESP's
+ * record of a subscriber does: its address, status, names, dates or metadata (`metadataJson`, the
+ * text of `JSON.stringify(subscriber.metadata ?? {})`, which the caller makes once for the write
+ * too).
  *
  * Taken over the record as the ESP client mapped it, before sanitizing: the sanitizer and the
  * address's HMAC are pure functions of that record, so an equal hash means an equal stored row,

@@ -45,11 +45,6 @@ export function metadataJsonOf(content: SubscriberContent): string {
   return content.metadataJson ?? JSON.stringify(content.metadata ?? {});
 }
 
-/** The content hash as hex, or null for a row written without one (compared by its fields). */
-function hashHex(content: SubscriberContent): string | null {
-  return content.contentHash || null;
-}
-
 /**
  * The columns whose change makes a stored subscriber worth rewriting. The ciphertext and the mask
  * are not among them: a fresh IV changes the ciphertext of the same address every time, and the
@@ -96,7 +91,7 @@ function rowJson(row: SubscriberRow): string {
     `"first_name":${jsonText(row.firstName)},"last_name":${jsonText(row.lastName)},` +
     `"subscribed_at":${jsonText(row.subscribedAt?.toISOString())},` +
     `"unsubscribed_at":${jsonText(row.unsubscribedAt?.toISOString())},` +
-    `"metadata":${metadataJsonOf(row)},"content_hash":${jsonText(hashHex(row))}}`
+    `"metadata":${metadataJsonOf(row)},"content_hash":${jsonText(row.contentHash)}}`
   );
 }
 
@@ -196,8 +191,7 @@ function copyText(value: string | null | undefined): string {
 
 /** The content hash as a bytea field of COPY's text format (hex input, its backslash escaped). */
 function hashCopyText(row: SubscriberRow): string {
-  const hex = hashHex(row);
-  return hex === null ? '\\N' : `\\\\x${hex}`;
+  return row.contentHash == null ? '\\N' : `\\\\x${row.contentHash}`;
 }
 
 /**
