@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FAKE_ESP_DEMO_KEYS, freePort, waitFor } from '@subscribernest/testkit';
-import { COMPOSE_FILE, ComposeProject, composeAvailable, emptyEnvFile, REPO_ROOT } from './compose';
+import {
+  COMPOSE_FILE,
+  ComposeProject,
+  composeAvailable,
+  emptyEnvFile,
+  engineAvailable,
+  REPO_ROOT,
+} from './compose';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,12 +25,19 @@ interface Api {
 }
 
 const available = composeAvailable();
+const engine = available && engineAvailable();
 if (!available) {
   process.stderr.write(
     'deployment: skipped the compose end-to-end test: `docker compose version` failed\n',
   );
+} else if (!engine) {
+  process.stderr.write(
+    'deployment: skipped the compose deployment up for real: no container engine answers ' +
+      '`docker version` (start one, or point DOCKER_HOST at it; see README, What the tests run)\n',
+  );
 }
 const describeCompose = available ? describe : describe.skip;
+const describeComposeUp = engine ? describe : describe.skip;
 
 describeCompose('docker-compose.yml', () => {
   it('refuses to render without ENCRYPTION_KEY or HMAC_KEY, naming the one missing (docker compose config)', async () => {
@@ -72,7 +86,7 @@ describeCompose('docker-compose.yml', () => {
   });
 });
 
-describeCompose('the compose deployment, up for real (NODE_ENV=production)', () => {
+describeComposeUp('the compose deployment, up for real (NODE_ENV=production)', () => {
   let project: ComposeProject;
   let api: string;
   let mail: string;

@@ -10,14 +10,26 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
 export const TEST_OVERRIDE = join(REPO_ROOT, 'deployment', 'docker-compose.test.yml');
 
-/** Whether `docker compose` (v2) can be run here at all. */
 /**
- * Whether `docker compose version` works. Synchronous, so a suite can choose `describe.skip`
- * when it is defined and jest reports the tests as skipped, not as passed.
+ * Whether `docker compose version` works: enough for `docker compose config`, which needs no
+ * engine. Synchronous, so a suite can choose `describe.skip` when it is defined and jest reports
+ * the tests as skipped, not as passed.
  */
 export function composeAvailable(): boolean {
-  const result = spawnSync('docker', ['compose', 'version'], { timeout: 20_000, stdio: 'ignore' });
-  return result.status === 0;
+  return succeeds(['compose', 'version']);
+}
+
+/**
+ * Whether a container engine answers the docker CLI (`docker version` reports a server): what
+ * `up` needs. A machine can have the CLI and its compose plugin with no engine behind them, or
+ * with DOCKER_HOST unset for the one it has.
+ */
+export function engineAvailable(): boolean {
+  return succeeds(['version', '--format', '{{.Server.Version}}']);
+}
+
+function succeeds(args: string[]): boolean {
+  return spawnSync('docker', args, { timeout: 20_000, stdio: 'ignore' }).status === 0;
 }
 
 /** An empty env file, so compose reads no developer's .env and only the variables we pass. */
