@@ -2,6 +2,7 @@ export * from './database';
 export * from './esp-budgets';
 export * from './keys';
 export * from './ports';
+export * from './process-sessions';
 export * from './process-sockets';
 export * from './prometheus';
 export * from './queues';

@@ -29,6 +29,7 @@ import {
   testRedisUrl,
   testSecrets,
   waitFor,
+  waitForProcessSessionsToEnd,
 } from '@subscribernest/testkit';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
@@ -138,25 +139,18 @@ export class SyncProcessHarness {
   }
 
   /**
-   * SIGKILLs `service` (no shutdown hook runs) and resolves once Postgres holds no session of it.
-   * A backend outlives its killed client until it has finished the statement in hand: a batch's
-   * DELETE or a COMMIT sent just before the kill still lands after the process is gone, so what a
-   * test reads as "what the killed process left" is read after this, not after the exit alone.
+   * SIGKILLs `service` (no shutdown hook runs) and resolves once Postgres holds no session of it:
+   * a COMMIT sent just before the kill still lands after the process is gone, and the test reads
+   * what the killed process left only after that.
    */
   async kill(service: ServiceProcess): Promise<ServiceExit> {
     const ports = tcpPortsOf(service.pid);
+    const startedBefore = new Date();
     const exit = await service.stop('SIGKILL');
-    await waitFor(
-      async () => {
-        const [{ sessions }] = await this.dataSource.query<{ sessions: number }[]>(
-          `SELECT count(*)::int AS sessions FROM pg_stat_activity
-            WHERE datname = current_database() AND client_port = ANY($1::int[])`,
-          [ports],
-        );
-        return sessions === 0;
-      },
-      { description: "the killed process's Postgres sessions to end", intervalMs: 20 },
-    );
+    await waitForProcessSessionsToEnd((sql, parameters) => this.dataSource.query(sql, parameters), {
+      ports,
+      startedBefore,
+    });
     return exit;
   }
 
