@@ -45,8 +45,10 @@ describe('waitForProcessSessionsToEnd (real Postgres)', () => {
     await leftover.connect();
     const port = portOf(leftover);
     let ended = false;
-    const waiting = waitForProcessSessionsToEnd(query, { ports: [port], startedBefore: new Date() })
-      .then(() => ended);
+    const waiting = waitForProcessSessionsToEnd(query, {
+      ports: [port],
+      startedBefore: new Date(),
+    }).then(() => ended);
 
     await new Promise((resolve) => setTimeout(resolve, 300));
     ended = true;
